@@ -1,0 +1,7 @@
+"""`python -m runinfodiffer` is the `runinfodiffer` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
