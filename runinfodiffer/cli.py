@@ -1,0 +1,182 @@
+"""Command line: `runinfodiffer COMMAND ...` and the established `Run_Info_Diff.py` modes.
+
+Exit status follows diff(1): 0 no differences, 1 differences, 2 trouble. Errors print
+one plain line; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from . import __version__
+from .errors import RunInfoDifferError
+
+log = logging.getLogger("runinfodiffer")
+
+
+def run_number(text: str) -> int:
+    """Parse a run number: a non-negative integer."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argparse definition; the CLI reference in docs/ is generated from it."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="settings file (default: $RUNINFODIFFER_CONFIG, "
+                        "then runinfodiffer.toml in the checkout)")
+    common.add_argument("--database", metavar="URL", help="override the configured database: "
+                        "sqlite:///PATH or oracle://USER@HOST:PORT/SERVICE (password from the password file)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+    parser = argparse.ArgumentParser(
+        prog="runinfodiffer",
+        description="Show what changed in the CMS HCAL configuration between runs recorded in RunInfo.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    diff = commands.add_parser("diff", parents=[common], help="diff two runs",
+                               description="Diff the catalog parameters of two runs. Exit status: "
+                               "0 no differences, 1 differences, 2 trouble.")
+    diff.add_argument("run1", type=run_number, help="older run number")
+    diff.add_argument("run2", type=run_number, help="newer run number")
+    diff.add_argument("-p", "--partition", action="append", default=[], metavar="PARTITION",
+                      help="partition to compare, repeatable, any case (default: all in the catalog)")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    diff.add_argument("--no-color", action="store_true", help="never colour the output "
+                      "(colours are used only when stdout is a terminal and NO_COLOR is unset)")
+    diff.add_argument("--budget", type=int, metavar="LINES", help="changed lines per parameter above which "
+                      "only the first hunks are shown (default: diff_budget setting; 0: no limit)")
+    diff.set_defaults(handler=cmd_diff)
+
+    check = commands.add_parser("check-db", parents=[common], help="check the database connection and tables",
+                                description="Connect, check the RunInfo tables, and count the catalog "
+                                "parameters recorded for RUN (default: the latest global run).")
+    check.add_argument("run", nargs="?", type=run_number, help="run to count parameters for")
+    check.set_defaults(handler=cmd_check_db)
+
+    sample = commands.add_parser("sample-db", parents=[common], help="write the sample RunInfo database",
+                                 description="Write a deterministic SQLite RunInfo database with realistic "
+                                 "HCAL runs, and its manifest of injected changes beside it.")
+    sample.add_argument("path", help="SQLite file to write (overwritten)")
+    sample.add_argument("--runs", type=int, metavar="N", help="number of runs (default: the curated sequence)")
+    sample.set_defaults(handler=cmd_sample_db)
+
+    for register in EXTRA_COMMANDS:
+        register(commands, common)
+    return parser
+
+
+#: Functions `(subparsers, common_parent)` that add commands defined in other modules.
+EXTRA_COMMANDS: List[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+
+
+def open_reader(args: argparse.Namespace):
+    """Load settings and catalog, connect, and return (config, reader)."""
+    from .catalog import load_catalog
+    from .config import load_config, parse_database_url
+    from .db import connect
+    from .runinfo import RunInfoReader
+
+    config = load_config(args.config)
+    url = parse_database_url(args.database, base=Path.cwd()) if args.database else None
+    catalog = load_catalog(config.parameter_file)
+    return config, RunInfoReader(connect(config, url), catalog)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .compare import compare_runs
+    from .render import render_json, render_text
+
+    config, reader = open_reader(args)
+    partitions = reader.catalog.resolve_partitions(args.partition)
+    budget = config.diff_budget if args.budget is None else args.budget
+    with reader.db:
+        result = compare_runs(reader, args.run1, args.run2, partitions, budget=budget or None)
+    if args.format == "json":
+        sys.stdout.write(render_json(result))
+    else:
+        color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        complete = f"{config.web_base_url}?runnumber1={args.run1}&runnumber2={args.run2}&view=complete"
+        sys.stdout.write(render_text(result, color=color, complete_url=complete))
+    return 1 if result.changes else 0
+
+
+def cmd_check_db(args: argparse.Namespace) -> int:
+    config, reader = open_reader(args)
+    with reader.db:
+        print(f"database: {reader.db.url} (schema prefix: {config.schema or 'none'})")
+        run = args.run if args.run is not None else reader.latest_global_run(config.global_marker)
+        if run is None:
+            print(f"tables: readable; no global run found (marker {config.global_marker!r})")
+            return 0
+        recorded, total = reader.count_recorded(run)
+        print("tables: RUNSESSION_PARAMETER and RUNSESSION_STRING readable")
+        print(f"run {run}: {recorded} of {total} catalog parameters recorded")
+    return 0
+
+
+def cmd_sample_db(args: argparse.Namespace) -> int:
+    from .sample import build_sample, manifest_path
+
+    manifest = build_sample(args.path, runs=args.runs)
+    print(f"wrote {args.path} with {len(manifest['runs'])} runs; manifest {manifest_path(args.path)}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run a command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.handler(args)
+    except RunInfoDifferError as error:
+        if args.debug:
+            raise
+        print(f"runinfodiffer: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run_info_diff_main(argv: Optional[List[str]] = None) -> int:
+    """Translate the established `Run_Info_Diff.py MODE ...` forms to commands.
+
+    ``remote_run R1 R2 [PARTITION ...]`` diffs two runs; ``local_run`` starts the poller.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: Run_Info_Diff.py remote_run RUN1 RUN2 [PARTITION ...] | local_run [--once]"
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage, file=sys.stderr if not argv else sys.stdout)
+        return 2 if not argv else 0
+    mode, rest = argv[0], argv[1:]
+    if mode == "remote_run":
+        if len(rest) < 2:
+            print(f"Run_Info_Diff.py: error: remote_run needs two run numbers\n{usage}", file=sys.stderr)
+            return 2
+        # Words after the runs are partitions; "--" options (e.g. --format=json) pass through.
+        options = [word for word in rest[2:] if word.startswith("--")]
+        partitions = [item for name in rest[2:] if not name.startswith("--") for item in ("-p", name)]
+        return main(["diff", rest[0], rest[1], *partitions, *options])
+    if mode == "local_run":
+        return main(["poll", *rest])
+    print(f"Run_Info_Diff.py: error: unknown mode {mode!r}\n{usage}", file=sys.stderr)
+    return 2
+
