@@ -1,0 +1,253 @@
+"""Tests of the line diff, its unified form, the size budget and list item diffs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from runinfodiffer import engine
+from runinfodiffer.engine import diff_items, diff_text, format_unified, parse_list, split_lines
+from runinfodiffer.model import DiffLine, ListDiff
+
+
+
+@pytest.fixture()
+def matcher(request, monkeypatch):
+    """Force the libgit2 matcher (0) or the difflib matcher (10**9) for one test."""
+    if request.param == 0:
+        pytest.importorskip("pygit2")
+    monkeypatch.setattr(engine, "LIBGIT2_MIN_LINES", request.param)
+    return request.param
+
+
+BOTH = pytest.mark.parametrize("matcher", [0, 10**9], ids=["libgit2", "difflib"], indirect=True)
+
+
+def numbered(count: int, change: dict = None) -> str:
+    lines = [f"line {k}" for k in range(1, count + 1)]
+    for index, text in (change or {}).items():
+        lines[index] = text
+    return "".join(line + "\n" for line in lines)
+
+
+def test_split_lines_cases():
+    assert split_lines("") == []
+    assert split_lines("\n") == [""]
+    assert split_lines("a") == ["a"]
+    assert split_lines("a\n") == ["a"]
+    assert split_lines("a\r\nb") == ["a\r", "b"]
+    assert split_lines("a\n\nb\n") == ["a", "", "b"]
+
+
+@BOTH
+def test_one_changed_line(matcher):
+    diff = diff_text(numbered(10), numbered(10, {4: "line five"}))
+    assert (diff.added, diff.removed, diff.total_hunks, diff.truncated) == (1, 1, 1, False)
+    (hunk,) = diff.hunks
+    assert (hunk.old_start, hunk.old_count, hunk.new_start, hunk.new_count) == (2, 7, 2, 7)
+    assert hunk.lines[3] == DiffLine("-", "line 5", 5, None, ((5, 6),))
+    assert hunk.lines[4] == DiffLine("+", "line five", None, 5, ((5, 9),))
+    assert [line.kind for line in hunk.lines] == [" ", " ", " ", "-", "+", " ", " ", " "]
+
+
+@BOTH
+def test_repeated_lines_mark_only_changed_line(matcher):
+    block = ["<Param>", "  <value>0</value>", "</Param>", "}", ""]
+    old_lines = (block * 49)[:242]
+    new_lines = list(old_lines)
+    new_lines[121] = "  <value>1</value>"
+    old, new = "\n".join(old_lines) + "\n", "\n".join(new_lines) + "\n"
+    assert old_lines[121] == "  <value>0</value>"
+    diff = diff_text(old, new)
+    assert (diff.added, diff.removed, len(diff.hunks)) == (1, 1, 1)
+    changed = [line for line in diff.hunks[0].lines if line.kind != " "]
+    assert changed == [
+        DiffLine("-", "  <value>0</value>", 122, None, ((9, 10),)),
+        DiffLine("+", "  <value>1</value>", None, 122, ((9, 10),)),
+    ]
+
+
+@BOTH
+def test_unified_two_hunks(matcher):
+    diff = diff_text(numbered(20), numbered(20, {1: "two", 17: "eighteen"}), context=2)
+    assert format_unified(diff, "a/v", "b/v") == (
+        "--- a/v\n+++ b/v\n"
+        "@@ -1,4 +1,4 @@\n line 1\n-line 2\n+two\n line 3\n line 4\n"
+        "@@ -16,5 +16,5 @@\n line 16\n line 17\n-line 18\n+eighteen\n line 19\n line 20\n"
+    )
+
+
+@BOTH
+def test_final_newline_added(matcher):
+    diff = diff_text("a\nb", "a\nb\n")
+    assert (diff.added, diff.removed) == (1, 1)
+    assert format_unified(diff, "o", "n") == (
+        "--- o\n+++ n\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"
+    )
+
+
+@BOTH
+def test_final_newline_removed(matcher):
+    diff = diff_text("a\nb\n", "a\nb")
+    assert format_unified(diff, "o", "n") == (
+        "--- o\n+++ n\n@@ -1,2 +1,2 @@\n a\n-b\n+b\n\\ No newline at end of file\n"
+    )
+
+
+@BOTH
+def test_both_lack_final_newline(matcher):
+    diff = diff_text("a\nb\nc", "A\nb\nc")
+    assert format_unified(diff, "o", "n") == (
+        "--- o\n+++ n\n@@ -1,3 +1,3 @@\n-a\n+A\n b\n c\n\\ No newline at end of file\n"
+    )
+
+
+@BOTH
+def test_empty_old_value(matcher):
+    diff = diff_text("", "x\ny\n")
+    assert (diff.old_lines, diff.new_lines, diff.added, diff.removed) == (0, 2, 2, 0)
+    assert diff.hunks[0].header == "@@ -0,0 +1,2 @@"
+
+
+@BOTH
+def test_empty_new_value(matcher):
+    diff = diff_text("x\ny\n", "")
+    assert diff.hunks[0].header == "@@ -1,2 +0,0 @@"
+    assert format_unified(diff, "o", "n") == "--- o\n+++ n\n@@ -1,2 +0,0 @@\n-x\n-y\n"
+
+
+def test_equal_values_give_no_hunks():
+    diff = diff_text("same\n", "same\n")
+    assert (diff.hunks, diff.added, diff.removed, diff.total_hunks) == ([], 0, 0, 0)
+    assert format_unified(diff, "o", "n") == ""
+
+
+@BOTH
+def test_insertion_between_lines(matcher):
+    diff = diff_text(numbered(3), "line 1\nline 1.5\nline 2\nline 3\n", context=0)
+    assert diff.hunks[0].header == "@@ -1,0 +2 @@"
+    assert diff.hunks[0].lines == [DiffLine("+", "line 1.5", None, 2)]
+
+
+@BOTH
+def test_nul_byte_still_text(matcher):
+    diff = diff_text("a\x00b\nc\n", "a\x00b\nd\n", context=0)
+    assert diff.hunks[0].header == "@@ -2 +2 @@"
+
+
+@BOTH
+def test_unequal_block_pairs_in_order(matcher):
+    diff = diff_text("k = 1;\nx\n", "k = 2;\nj = 3;\nx\n", context=0)
+    marks = [(line.kind, line.marks) for line in diff.hunks[0].lines]
+    assert marks == [("-", ((4, 5),)), ("+", ((4, 5),)), ("+", ())]
+
+
+def test_budget_keeps_first_hunks():
+    old = numbered(100)
+    new = numbered(100, {k: f"changed {k}" for k in range(0, 100, 10)})
+    diff = diff_text(old, new, context=1, budget=7)
+    assert (diff.added, diff.removed, diff.total_hunks, diff.truncated) == (10, 10, 10, True)
+    assert [hunk.header for hunk in diff.hunks] == ["@@ -1,2 +1,2 @@", "@@ -10,3 +10,3 @@", "@@ -20,3 +20,3 @@", "@@ -30,2 +30 @@"]
+    assert [line.kind for line in diff.hunks[-1].lines] == [" ", "-"]
+
+
+def test_budget_cuts_large_first_hunk():
+    old = numbered(50)
+    new = "".join(f"new {k}\n" for k in range(50))
+    diff = diff_text(old, new, budget=10)
+    assert (diff.added, diff.removed, diff.total_hunks, diff.truncated) == (50, 50, 1, True)
+    (hunk,) = diff.hunks
+    assert (hunk.old_start, hunk.old_count, hunk.new_start, hunk.new_count) == (1, 5, 1, 5)
+    assert [line.kind for line in hunk.lines] == ["-"] * 5 + ["+"] * 5
+
+
+def test_budget_not_exceeded_keeps_all():
+    old = numbered(30)
+    new = numbered(30, {3: "x", 20: "y"})
+    diff = diff_text(old, new, budget=4)
+    assert (diff.truncated, diff.total_hunks, len(diff.hunks)) == (False, 2, 2)
+
+
+def test_budget_none_keeps_all():
+    diff = diff_text(numbered(3000), "".join(f"n{k}\n" for k in range(3000)), budget=None)
+    assert (diff.truncated, diff.added, diff.removed) == (False, 3000, 3000)
+    assert sum(len(hunk.lines) for hunk in diff.hunks) == 6000
+
+
+def test_budget_zero_keeps_no_hunk():
+    diff = diff_text("a\n", "b\n", budget=0)
+    assert (diff.hunks, diff.truncated, diff.total_hunks) == ([], True, 1)
+
+
+def test_negative_arguments_rejected():
+    with pytest.raises(ValueError, match="context"):
+        diff_text("a", "b", context=-1)
+    with pytest.raises(ValueError, match="budget"):
+        diff_text("a", "b", budget=-5)
+
+
+def test_large_values_use_libgit2():
+    pytest.importorskip("pygit2")
+    old = numbered(3000)
+    new = numbered(3000, {1500: "middle"})
+    diff = diff_text(old, new, context=0)
+    assert [hunk.header for hunk in diff.hunks] == ["@@ -1501 +1501 @@"]
+    assert "pygit2" in sys.modules
+
+
+def test_small_values_do_not_import_pygit2():
+    code = (
+        "import sys\n"
+        "from runinfodiffer.engine import diff_text\n"
+        "diff_text('a\\nb\\n' * 100, 'a\\nc\\n' * 100)\n"
+        "print('pygit2' in sys.modules, 'difflib' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["False", "True"]
+
+
+def test_engine_import_loads_neither_matcher():
+    code = "import sys\nimport runinfodiffer.engine\nprint('pygit2' in sys.modules)\n"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["False"]
+
+
+def test_parse_list_cases():
+    assert parse_list("[HCAL_HO, HCAL_Laser]") == ["HCAL_HO", "HCAL_Laser"]
+    assert parse_list(" [a] \n") == ["a"]
+    assert parse_list("[]") == []
+    assert parse_list("[ ]") == []
+    assert parse_list("empty string") == []
+    assert parse_list("not set") == []
+    assert parse_list("") == []
+    assert parse_list("[a,b, c]") == ["a,b", "c"]
+    assert parse_list("HCAL_HO") is None
+    assert parse_list("[unclosed") is None
+
+
+def test_diff_items_added_and_removed():
+    result = diff_items("[HCAL_HO, hcalEventBuilder_0]", "[HCAL_HO, HCAL_Laser]")
+    assert result == ListDiff(added=["HCAL_Laser"], removed=["hcalEventBuilder_0"])
+
+
+def test_diff_items_from_not_set():
+    assert diff_items("not set", "[A, B]") == ListDiff(added=["A", "B"], removed=[])
+    assert diff_items("[A]", "empty string") == ListDiff(added=[], removed=["A"])
+
+
+def test_diff_items_reordered():
+    assert diff_items("[A, B]", "[B, A]") == ListDiff(added=[], removed=[])
+
+
+def test_diff_items_duplicates_counted():
+    assert diff_items("[A, A, B]", "[A, B, B]") == ListDiff(added=["B"], removed=["A"])
+
+
+def test_diff_items_none_cases():
+    assert diff_items("[A]", "plain text") is None
+    assert diff_items("plain", "[A]") is None
+    assert diff_items("[A, B]", "[A, B]") is None
+    assert diff_items("not set", "[]") is None
+    assert diff_items("[A,B]", "[A, B]") == ListDiff(added=["A", "B"], removed=["A,B"])
