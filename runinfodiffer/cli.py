@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from . import __version__
-from .errors import RunInfoDifferError
+from .errors import RunInfoDifferError, UsageError
 
 log = logging.getLogger("runinfodiffer")
 
@@ -73,6 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--runs", type=int, metavar="N", help="number of runs (default: the curated sequence)")
     sample.set_defaults(handler=cmd_sample_db)
 
+    history = commands.add_parser("history", parents=[common], help="list the runs where a parameter changed",
+                                  description="List every run in RUN1..RUN2 whose value of PARAMETER differs "
+                                  "from the previous run that recorded it, with the diff of each step. "
+                                  "Runs in which a partition did not take part are skipped for it.")
+    history.add_argument("parameter", help="short parameter name, e.g. CFGDOC_TXT (any name RunInfo records)")
+    history.add_argument("-p", "--partition", action="append", default=[], metavar="PARTITION",
+                         help="partition, repeatable (default: the catalog's partitions for PARAMETER)")
+    history.add_argument("--from", dest="run_from", type=run_number, required=True, metavar="RUN1",
+                         help="first run of the range")
+    history.add_argument("--to", dest="run_to", type=run_number, required=True, metavar="RUN2",
+                         help="last run of the range")
+    history.add_argument("--global-only", action="store_true", help="consider global runs only")
+    history.add_argument("--first-change", action="store_true",
+                         help="print only the first run after RUN1 whose value differs from RUN1's")
+    history.add_argument("--lookback", type=int, default=50, metavar="RUNS",
+                         help="earlier runs searched for a value that a change reverts to (default: 50)")
+    history.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    history.add_argument("--no-color", action="store_true", help="never colour the output")
+    history.set_defaults(handler=cmd_history)
+
     for register in EXTRA_COMMANDS:
         register(commands, common)
     return parser
@@ -111,6 +131,46 @@ def cmd_diff(args: argparse.Namespace) -> int:
         complete = f"{config.web_base_url}?runnumber1={args.run1}&runnumber2={args.run2}&view=complete"
         sys.stdout.write(render_text(result, color=color, complete_url=complete))
     return 1 if result.changes else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from .history import history_steps, read_series
+    from .render import render_history_text
+
+    if args.run_to < args.run_from:
+        raise UsageError(f"--to {args.run_to} is below --from {args.run_from}: give the older run first")
+    config, reader = open_reader(args)
+    catalog = reader.catalog
+    default = catalog.parameters.get(args.parameter, catalog.partitions)
+    partitions = catalog.resolve_partitions(args.partition) if args.partition else list(default)
+    progress = _progress_bar if sys.stderr.isatty() else None
+    with reader.db:
+        series = read_series(reader, args.parameter, partitions, args.run_from, args.run_to,
+                             global_only=args.global_only, marker=config.global_marker, progress=progress)
+    if progress:
+        sys.stderr.write("\n")
+    steps = history_steps(series, args.parameter, partitions, first_change=args.first_change,
+                          lookback=args.lookback, budget=config.diff_budget or None)
+    if args.format == "json":
+        document = {"parameter": args.parameter, "partitions": partitions, "from": args.run_from,
+                    "to": args.run_to, "global_only": args.global_only,
+                    "steps": [step.to_dict() for step in steps]}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    else:
+        scope = "global runs" if args.global_only else "runs"
+        title = f"History of {args.parameter} in {', '.join(partitions)}, {scope} {args.run_from} to {args.run_to}"
+        color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write(render_history_text(title, steps, color=color))
+    return 1 if steps else 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 40
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\rreading runs [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
 
 
 def cmd_check_db(args: argparse.Namespace) -> int:

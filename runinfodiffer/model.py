@@ -140,6 +140,8 @@ class Change:
     old_value: str
     new_value: str
     diff: TextDiff
+    #: An earlier run whose value the new value equals again, when one was looked for.
+    reverted_to: Optional[int] = None
 
     def to_dict(self) -> dict:
         result = {
@@ -147,6 +149,7 @@ class Change:
             "partitions": list(self.partitions),
             "old_recorded": self.old_recorded,
             "new_recorded": self.new_recorded,
+            "reverted_to": self.reverted_to,
         }
         result.update(self.diff.to_dict())
         return result

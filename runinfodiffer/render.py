@@ -45,6 +45,8 @@ def change_notes(change: Change, run1: int, run2: int) -> List[str]:
         notes.append(f"not recorded in run {run1}")
     if not change.new_recorded:
         notes.append(f"not recorded in run {run2}")
+    if change.reverted_to is not None:
+        notes.append(f"reverted to the value of run {change.reverted_to}")
     if change.diff.items is not None:
         notes.append(change.diff.items.summary())
     if change.diff.truncated:
@@ -92,6 +94,23 @@ def _paint_line(line: str, color: bool) -> str:
     if line[:1] in (ADDED, REMOVED):
         return _paint(line[:1], line, True)
     return line
+
+
+def render_history_text(title: str, steps: list, *, color: bool = False) -> str:
+    """Render a parameter history: one heading per step, then its diff."""
+    out = [title, f"{len(steps)} change{'s' if len(steps) != 1 else ''} found"]
+    for step in steps:
+        change = step.change
+        out.append("")
+        out.append(_paint("meta", f"== run {step.run} [{', '.join(change.partitions)}] "
+                          f"since run {step.previous_run}", color))
+        for note in change_notes(change, step.previous_run, step.run):
+            out.append(f"   {note}")
+        if change.diff.items is not None and (change.diff.items.added or change.diff.items.removed):
+            continue
+        unified = format_unified(change.diff, f"run {step.previous_run}", f"run {step.run}")
+        out.extend(_paint_line(line, color) for line in unified.splitlines())
+    return "\n".join(out) + "\n"
 
 
 def render_json(diff: RunDiff) -> str:
