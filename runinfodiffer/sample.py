@@ -1,0 +1,593 @@
+"""Build the deterministic sample RunInfo database and its manifest.
+
+The sample is a SQLite file with the tables of `schema.SQLITE_DDL`, filled with a
+fixed sequence of HCAL runs shaped like production RunInfo. The first
+`len(BASE_SEQUENCE)` runs are curated so that every case the diff must handle occurs;
+later runs come from a pseudo-random generator with a fixed seed. A database grown
+with `append_runs` holds the same rows, with the same IDs, as one built at once.
+
+The manifest, written next to the database, is the ground truth of the tests. It is
+computed from the injection log (value keys, see `sample_values`), not by diffing:
+
+- "runs": one entry per run (kind, reached_running, hcal_in, partitions that published
+  rows, empty_fms, name_spelling such as {"HCAL_Laser": "HCAL_LASER"}).
+- "pairs": consecutive global runs that reached Running with HCAL In, with the
+  expected "changes" {parameter: [partitions]} for catalog parameters, restricted to
+  partitions that took part in both runs, plus "not_taking_part" and "non_changes".
+- "baselines": a partition's changes against the last eligible global run it took part
+  in, where that is not the previous eligible run.
+- "injections": the log; {"run", "partition", "parameter", "kind", "value"}, where
+  "value" is the key in effect from that run on (null: no row). Expected changes for
+  any two runs follow from comparing the keys in effect at each; "initial_values"
+  holds the keys in effect before the first injection.
+- "demo_pair", "largest_pair", "hostile_pair": selected pairs, or null when the
+  database holds too few runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+from . import sample_values as sv
+from .schema import (DATE_TABLE, LEVEL1_FULLPATH, LEVEL1_RUNKEY, LVL0_HCAL, PARAMETER_TABLE,
+                     RC_STATE, SQLITE_DDL, STRING_TABLE, full_name)
+
+FIRST_RUN = 330010
+RANDOM_SEED = 20220601
+START_TIME = datetime(2022, 6, 1, 8, 0, 0)
+#: Length of the STRING_VALUE copy; longer values are complete only in RUNSESSION_STRING.
+#: NOTE: the production column length is not known here; 255 keeps the sample small.
+SHORT_COPY_CHARS = 255
+NON_CHANGE_KINDS = ("whitespace", "stop_differs")
+
+HBHE, HF, HO, LASER = sv.PARTITIONS
+ALL = sv.PARTITIONS
+ZS_THRESHOLD = "HCAL_uHTRManager_zsSimpleThreshold"
+MARK_AND_PASS = "HCAL_uHTRManager_zsMarkAndPass"
+DISABLE_ZS = "HCAL_uHTRManager_DisableZS"
+TPG_TAG = "HCAL_uHTRManager_TPG_TAG"
+SNIPPET = "MASTERSNIPPET_SELECTED"
+CAPS = {"laser_spelling": "HCAL_LASER"}
+
+_STATES = {
+    "running": ("Configuring", "Configured", "Starting", "Running", "Stopping", "Configured"),
+    "paused": ("Configuring", "Configured", "Starting", "Running", "Pausing", "Paused",
+               "Resuming", "Running", "Stopping", "Configured"),
+    "halted": ("Configuring", "Configured", "Halted"),
+    "error": ("Configuring", "Configured", "Starting", "Error"),
+}
+_STATES["out"] = _STATES["running"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What happens in one run. An injection is (partitions, parameter, action[, argument])."""
+
+    gap: int
+    kind: str = "global"
+    fate: str = "running"
+    empty: Tuple[str, ...] = ()
+    laser_spelling: str = LASER
+    injections: Tuple[tuple, ...] = ()
+    stop: Tuple[Tuple[str, str], ...] = ()
+    runkey: str = "global_HCAL"
+
+
+def _g(gap: int, *injections: tuple, **options) -> RunSpec:
+    return RunSpec(gap, "global", injections=injections, **options)
+
+
+def _l(gap: int, runkey: str, **options) -> RunSpec:
+    return RunSpec(gap, "local", fate="local", runkey=runkey, **options)
+
+
+#: The curated runs. A "revert" argument given as an int is an index into this tuple,
+#: and the value returns to the key in effect at that run.
+BASE_SEQUENCE = (
+    _g(0),
+    _l(3, "LED-HBHE"),
+    _g(2, (HF, ZS_THRESHOLD, "edit")),
+    _g(1, fate="halted"),
+    _g(3, (ALL, "HCAL_DAQ_RELEASE", "edit"), ((HBHE, HF), "AMC13_FIRMWARE_T1", "edit")),
+    _l(1, "Pedestal-HF"),
+    _l(2, "Laser-HBHE", **CAPS),
+    _g(3, (HBHE, "CFGDOC_TXT", "edit"), ((HBHE, HO), "HCAL_ICICONTROL_MULTI", "edit"),
+       (LASER, "HCAL_LPMCONTROL", "edit"), (HF, "FM_URL", "edit"),
+       (HF, "uHTRManager_Firmware_Crate22", "edit"), (HO, "MASTER_CFGSCRIPT", "edit")),
+    _g(1, (HBHE, "MASKED_RESOURCES", "add", "hcalEventBuilder_0"),
+       (HO, "HCAL_PICONTROL_MULTI", "edit"), empty=(HO, LASER)),
+    _l(3, "LED-HO"),
+    _g(1, (HBHE, "MASKED_RESOURCES", "add", "hcalTrigger_2"), **CAPS),
+    _g(1, (HF, DISABLE_ZS, "remove"), **CAPS),
+    _g(3, (HF, DISABLE_ZS, "restore"), (HF, "CFGDOC_TXT", "crlf"),
+       (HBHE, "HCAL_LPMCONTROL", "trailing"), **CAPS),
+    _l(1, "Pedestal-HBHE"),
+    _g(1, fate="error"),
+    _g(2, fate="out"),
+    _g(2, (HF, ZS_THRESHOLD, "revert", 0),
+       stop=((HF, "CFGDOC_TXT"), (HBHE, "MASKED_RESOURCES"), (HO, MARK_AND_PASS))),
+    _g(1),
+    _l(4, "LED-HBHE"),
+    _g(1, (HBHE, "CFGDOC_TXT", "set", "full-dump-a")),
+    _g(1, (HBHE, "CFGDOC_TXT", "set", "full-dump-b")),
+    _g(2, (HBHE, "CFGDOC_TXT", "revert", 17)),
+    _g(1, (HO, "CFGDOC_TXT", "set", "hostile")),
+    _l(3, "Laser-HBHE"),
+    _g(1, (HO, "CFGDOC_TXT", "revert", 21), (HO, "MASKED_RESOURCES", "add", "hcalEventBuilder_3"),
+       (HO, "MASKED_RESOURCES", "drop", "hcalTrigger_1"), empty=(LASER,)),
+    _g(2, (HO, TPG_TAG, "edit"), (LASER, TPG_TAG, "edit")),
+    _l(1, "Pedestal-HF"),
+    _g(2, (LASER, "CFGDOC_TXT", "edit"), (HBHE, "MASKED_RESOURCES", "drop", "hcalEventBuilder_0")),
+    _g(1, (ALL, "HCAL_CFGSCRIPT", "edit"), (HO, "uHTRManager_Firmware_Crate23", "edit")),
+    _l(2, "LED-HO"),
+    _g(1, (HBHE, DISABLE_ZS, "remove"), (HF, "FM_ROLE", "edit")),
+    _g(1, fate="halted"),
+    _g(2, (HBHE, DISABLE_ZS, "restore"), (ALL, "HCAL_DAQ_RELEASE", "revert", 0)),
+    _l(1, "LED-HBHE"),
+    _g(3, (HO, "AMC13_FIRMWARE_T2", "edit"), (HF, SNIPPET, "edit")),
+    _g(1, (LASER, SNIPPET, "edit")),
+    _l(2, "Pedestal-HBHE"),
+    _g(1, (HBHE, "HCAL_ICICONTROL_MULTI", "revert", 0)),
+    _g(2, (HF, "HCAL_PICONTROL_MULTI", "edit"), fate="paused"),
+    _l(1, "LED-HO"),
+    _g(1, (HO, MARK_AND_PASS, "edit")),
+    _g(2),
+)
+#: Indexes into BASE_SEQUENCE of the second run of the selected pairs.
+DEMO_INDEX, LARGEST_INDEX, HOSTILE_INDEX = 7, 20, 22
+HOSTILE_PARTITION = HO
+
+
+@dataclass
+class RunPlan:
+    """One run of the sequence, with the value keys and styles in effect during it."""
+
+    index: int
+    run: int
+    start: datetime
+    spec: RunSpec
+    states: Tuple[str, ...]
+    partitions: Tuple[str, ...]
+    keys: Dict[Tuple[str, str], Optional[str]]
+    styles: Dict[Tuple[str, str], str]
+    injections: List[dict]
+
+    @property
+    def eligible(self) -> bool:
+        """True for a global run that reached Running with HCAL In."""
+        return "Running" in self.states and self.spec.fate != "out"
+
+
+class _Sequence:
+    """The run sequence, planned lazily and cached because it never changes."""
+
+    def __init__(self) -> None:
+        self.plans: List[RunPlan] = []
+        self.keys = {(p, name): sv.initial_key(p, name) for p in ALL for name in sv.parameters(p)
+                     if name != "HCAL_TIME_OF_FM_START"}
+        self.styles: Dict[Tuple[str, str], str] = {}
+        self.counters: Dict[str, int] = {}
+        self.last_present: Dict[Tuple[str, str], str] = {}
+        self.seen: Dict[Tuple[str, str], List[str]] = {}
+        self.run = FIRST_RUN
+        self.clock = START_TIME
+        self.laser_spelling = LASER
+        self.rng = random.Random(RANDOM_SEED)
+        self.lock = threading.Lock()
+
+    def get(self, count: int) -> List[RunPlan]:
+        with self.lock:
+            while len(self.plans) < count:
+                index = len(self.plans)
+                spec = BASE_SEQUENCE[index] if index < len(BASE_SEQUENCE) else self._random_spec()
+                self.plans.append(self._plan(index, spec))
+            return self.plans[:count]
+
+    def count_through(self, run: int) -> int:
+        """Return how many sequence runs have a number <= `run`; raise if `run` is not one."""
+        size = 64
+        while self.get(size)[-1].run < run:
+            size *= 2
+        numbers = [plan.run for plan in self.get(size)]
+        if run not in numbers:
+            raise ValueError(f"run {run} is not part of the sample sequence; rebuild the database with build_sample")
+        return numbers.index(run) + 1
+
+    def _plan(self, index: int, spec: RunSpec) -> RunPlan:
+        self.run += spec.gap
+        self.clock += timedelta(minutes=random.Random(index).randint(20, 95))
+        log: List[dict] = []
+        for injection in spec.injections:
+            self._inject(index, injection, log)
+        if spec.kind == "global" and spec.fate != "out":
+            for p in ALL:
+                self._set(p, "EMPTY_FMS", sv.format_list(spec.empty), "list", log)
+        if spec.kind == "local":
+            partitions = sv.LOCAL_RUN_KEYS[spec.runkey][1]
+        elif spec.fate in ("halted", "out"):
+            partitions = ()
+        else:
+            partitions = tuple(p for p in ALL if p not in spec.empty)
+        for p, name in spec.stop:
+            if self.keys[(p, name)] is not None:
+                log.append(self._entry(p, name, "stop_differs"))
+        plan = RunPlan(index, self.run, self.clock, spec, _STATES.get(spec.fate, ()), partitions,
+                       dict(self.keys), dict(self.styles), log)
+        if plan.eligible:
+            for (p, name), key in self.keys.items():
+                history = self.seen.setdefault((p, name), [])
+                if p in partitions and key is not None and key not in history:
+                    history.append(key)
+        return plan
+
+    def _entry(self, partition: str, parameter: str, kind: str) -> dict:
+        return {"run": self.run, "partition": partition, "parameter": parameter, "kind": kind,
+                "value": self.keys[(partition, parameter)]}
+
+    def _set(self, partition: str, parameter: str, key: Optional[str], kind: str, log: List[dict]) -> None:
+        old = self.keys[(partition, parameter)]
+        if key == old:
+            return
+        if old is not None:
+            self.last_present[(partition, parameter)] = old
+        self.keys[(partition, parameter)] = key
+        log.append(self._entry(partition, parameter, kind))
+
+    def _inject(self, index: int, injection: tuple, log: List[dict]) -> None:
+        targets, parameter, action = injection[:3]
+        argument = injection[3] if len(injection) > 3 else None
+        partitions = (targets,) if isinstance(targets, str) else targets
+        shared_key = None
+        if action == "edit" and parameter not in sv.LITERAL_PARAMETERS:
+            self.counters[parameter] = self.counters.get(parameter, 0) + 1
+            shared_key = f"v{self.counters[parameter]}"
+        for p in partitions:
+            old = self.keys[(p, parameter)]
+            if action in ("crlf", "trailing"):
+                style = self.styles.get((p, parameter), "")
+                self.styles[(p, parameter)] = style.replace(action, "") if action in style else style + action
+                log.append(self._entry(p, parameter, "whitespace"))
+            elif action == "edit":
+                literal_rng = random.Random(f"{index}|{p}|{parameter}")
+                new = shared_key or sv.next_literal(parameter, old or "[]", literal_rng)
+                self._set(p, parameter, new, "edit", log)
+            elif action in ("add", "drop"):
+                items = [item for item in sv.list_items(old) if item != argument]
+                items += [argument] if action == "add" else []
+                self._set(p, parameter, sv.format_list(items), "list", log)
+            elif action == "revert":
+                target = self.plans[argument].keys[(p, parameter)] if isinstance(argument, int) else argument
+                self._set(p, parameter, target, "revert", log)
+            elif action == "remove":
+                self._set(p, parameter, None, "remove", log)
+            elif action == "restore":
+                self._set(p, parameter, self.last_present[(p, parameter)], "restore", log)
+            else:
+                self._set(p, parameter, argument, action, log)
+
+    def _random_spec(self) -> RunSpec:
+        rng = self.rng
+        gap = rng.choice((1, 1, 1, 2, 2, 3, 5))
+        if rng.random() < 0.05:
+            self.laser_spelling = "HCAL_LASER" if self.laser_spelling == LASER else LASER
+        if rng.random() < 0.3:
+            runkey = rng.choice(sorted(sv.LOCAL_RUN_KEYS))
+            return RunSpec(gap, "local", fate="local", runkey=runkey, laser_spelling=self.laser_spelling)
+        draw = rng.random()
+        fate = ("halted" if draw < 0.04 else "error" if draw < 0.07 else "out" if draw < 0.09
+                else "paused" if draw < 0.15 else "running")
+        empty: Tuple[str, ...] = ()
+        if rng.random() < 0.08:
+            # A list naming the laser partition would differ in text between spellings.
+            candidates = [p for p in ALL if p != LASER or self.laser_spelling == LASER]
+            chosen = rng.sample(candidates, rng.choice((1, 1, 2)))
+            empty = tuple(p for p in ALL if p in chosen)
+        injections = [(p, name, "restore") for (p, name), key in self.keys.items()
+                      if key is None and rng.random() < 0.3]
+        for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+            injections.append(self._random_injection(rng))
+        if rng.random() < 0.04:
+            injections.append((ALL, "HCAL_DAQ_RELEASE", "edit"))
+        if rng.random() < 0.03:
+            target = (rng.choice(ALL), rng.choice(sv.MULTILINE_PARAMETERS))
+            injections.append(target + (rng.choice(("crlf", "trailing")),))
+        stop: Tuple[Tuple[str, str], ...] = ()
+        if rng.random() < 0.05:
+            stop = ((rng.choice(ALL), rng.choice(("CFGDOC_TXT", "MASKED_RESOURCES", MARK_AND_PASS))),)
+        return RunSpec(gap, "global", fate=fate, empty=empty, laser_spelling=self.laser_spelling,
+                       injections=tuple(injections), stop=stop)
+
+    def _random_injection(self, rng: random.Random) -> tuple:
+        p = rng.choice(ALL)
+        names = [n for n in sv.parameters(p) if n not in ("EMPTY_FMS", "LOCAL_RUNKEY_SELECTED", "HCAL_TIME_OF_FM_START")]
+        name = rng.choice(names)
+        key = self.keys[(p, name)]
+        if key is None:
+            return (p, name, "restore")
+        earlier = [k for k in self.seen.get((p, name), ()) if k != key]
+        draw = rng.random()
+        if earlier and draw < 0.2:
+            return (p, name, "revert", rng.choice(earlier))
+        removable = name not in sv.MULTILINE_PARAMETERS and name != "MASKED_RESOURCES"
+        if removable and draw < 0.25:
+            return (p, name, "remove")
+        return (p, name, "edit")
+
+
+_SEQUENCE = _Sequence()
+
+
+# ------------------------------------------------------------------------ public API
+
+def manifest_path(db_path: Union[str, Path]) -> Path:
+    """Return the manifest path of a sample database: var/sample.sqlite -> var/sample.manifest.json."""
+    return Path(db_path).with_suffix(".manifest.json")
+
+
+def build_sample(path: Union[str, Path], runs: Optional[int] = None) -> dict:
+    """Write a fresh sample database with the first `runs` runs (default: the curated
+    ones), replacing any file at `path`; write the manifest and return it."""
+    count = len(BASE_SEQUENCE) if runs is None else runs
+    if count < 0:
+        raise ValueError(f"invalid run count {count}: expected 0 or more")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, Path(f"{path}-journal")):
+        if leftover.exists():
+            leftover.unlink()
+    plans = _SEQUENCE.get(count)
+    connection = _connect(path)
+    try:
+        connection.executescript(SQLITE_DDL)
+        next_id = 1
+        for plan in plans:
+            next_id = _write_run(connection, plan, next_id, 0.0)
+    finally:
+        connection.close()
+    return _write_manifest(path, plans)
+
+
+def append_runs(path: Union[str, Path], count: int, *, step_delay: float = 0.0) -> List[int]:
+    """Append the next `count` runs of the sequence to the sample database at `path`,
+    update its manifest and return the new run numbers.
+
+    Each run is one transaction. With `step_delay` > 0, a run that reaches Running is
+    committed in two transactions, before and from its Running row, with a pause of
+    `step_delay` seconds after each, so that a concurrent reader sees it grow.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"sample database {path} not found; create it with build_sample first")
+    connection = _connect(path)
+    try:
+        highest, max_id = connection.execute(
+            f"SELECT MAX(RUNNUMBER), MAX(ID) FROM {PARAMETER_TABLE}").fetchone()
+        done = 0 if highest is None else _SEQUENCE.count_through(highest)
+        plans = _SEQUENCE.get(done + count)
+        next_id = (max_id or 0) + 1
+        for plan in plans[done:]:
+            next_id = _write_run(connection, plan, next_id, step_delay)
+    finally:
+        connection.close()
+    _write_manifest(path, plans)
+    return [plan.run for plan in plans[done:]]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(str(path), timeout=30)
+    # The sample can be rebuilt at any time, so durability against power loss is not needed.
+    connection.execute("PRAGMA synchronous=OFF")
+    return connection
+
+
+# ------------------------------------------------------------------------ rows
+
+Row = Tuple[str, Optional[str], str, datetime]
+
+
+def _run_rows(plan: RunPlan) -> Tuple[List[Row], Optional[int]]:
+    """Return a run's rows in time order and the index of its first Running row."""
+    rows: List[Row] = []
+    moment = [plan.start]
+
+    def add(name: str, value: Optional[str], seconds: int = 1, table: str = STRING_TABLE) -> None:
+        moment[0] += timedelta(seconds=seconds)
+        rows.append((name, value, table, moment[0]))
+
+    spec = plan.spec
+    if spec.kind == "local":
+        _level1_rows(plan, add, sv.LOCAL_RUN_KEYS[spec.runkey][0])
+        _start_rows(plan, add)
+        moment[0] += timedelta(minutes=12)
+        _stop_rows(plan, add)
+        return rows, None
+    running_at = None
+    hcal_in = spec.fate != "out"
+    for number, state in enumerate(plan.states):
+        if state == "Running" and running_at is None:
+            running_at = len(rows)
+        if state == "Stopping":
+            moment[0] += timedelta(minutes=35)
+        add(RC_STATE, state, 20)
+        if number == 0:
+            add(LVL0_HCAL, "In" if hcal_in else "Out")
+            if hcal_in:
+                _level1_rows(plan, add, sv.GLOBAL_FULLPATH)
+        elif state == "Starting":
+            add("CMS.LVL0:START_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
+            _start_rows(plan, add)
+        elif state == "Stopping":
+            _stop_rows(plan, add)
+            add("CMS.LVL0:STOP_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
+    return rows, running_at
+
+
+def _level1_rows(plan: RunPlan, add, fullpath: str) -> None:
+    add(LEVEL1_FULLPATH, fullpath)
+    add(LEVEL1_RUNKEY, plan.spec.runkey)
+    add("CMS.HCAL_LEVEL_1:HCAL_TIME_OF_FM_START", sv.fm_start_text(plan.start))
+
+
+def _spelled(plan: RunPlan, partition: str) -> str:
+    return plan.spec.laser_spelling if partition == LASER else partition
+
+
+def _start_rows(plan: RunPlan, add) -> None:
+    if not plan.partitions:
+        return
+    masked = sorted({item for p in plan.partitions
+                     for item in sv.list_items(plan.keys[(p, "MASKED_RESOURCES")] or "[]")})
+    add("CMS.HCAL_LEVEL_1:EMPTY_FMS", sv.format_list(plan.spec.empty))
+    add("CMS.HCAL_LEVEL_1:MASKED_RESOURCES", sv.format_list(masked))
+    for p in plan.partitions:
+        for name in sv.parameters(p):
+            text = _start_text(plan, p, name)
+            if text is not None:
+                add(full_name(_spelled(plan, p), name), text)
+
+
+def _start_text(plan: RunPlan, partition: str, name: str) -> Optional[str]:
+    if name == "HCAL_TIME_OF_FM_START":
+        return sv.fm_start_text(plan.start)
+    if plan.spec.kind == "local":
+        text = sv.local_text(partition, name, plan.spec.runkey)
+        if text is not None:
+            return text
+    key = plan.keys[(partition, name)]
+    if key is None:
+        return None
+    return sv.apply_style(sv.render(partition, name, key), plan.styles.get((partition, name), ""))
+
+
+def _stop_rows(plan: RunPlan, add) -> None:
+    overrides = set(plan.spec.stop)
+    for p in plan.partitions:
+        names = list(sv.STOP_PARAMETERS) + [n for q, n in plan.spec.stop if q == p and n not in sv.STOP_PARAMETERS]
+        for name in names:
+            key = plan.keys[(p, name)]
+            if key is None:
+                continue
+            if (p, name) in overrides:
+                text = sv.apply_style(sv.stop_text(p, name, key), plan.styles.get((p, name), ""))
+            else:
+                text = _start_text(plan, p, name)
+            add(full_name(_spelled(plan, p), name), text)
+
+
+def _write_run(connection: sqlite3.Connection, plan: RunPlan, next_id: int, step_delay: float) -> int:
+    rows, running_at = _run_rows(plan)
+    parts = [rows] if step_delay <= 0 or running_at is None else [rows[:running_at], rows[running_at:]]
+    session = 410000 + plan.index
+    for part in parts:
+        parameter_rows, string_rows, date_rows = [], [], []
+        for name, value, table, moment in part:
+            value = value or None  # Oracle stores '' as NULL.
+            short = None if value is None or table == DATE_TABLE else value[:SHORT_COPY_CHARS]
+            parameter_rows.append((next_id, plan.run, session, name, short, moment.strftime("%Y-%m-%d %H:%M:%S")))
+            (date_rows if table == DATE_TABLE else string_rows).append((next_id, value))
+            next_id += 1
+        with connection:
+            connection.executemany(f"INSERT INTO {PARAMETER_TABLE} VALUES (?, ?, ?, ?, ?, ?)", parameter_rows)
+            connection.executemany(f"INSERT INTO {STRING_TABLE} VALUES (?, ?)", string_rows)
+            connection.executemany(f"INSERT INTO {DATE_TABLE} VALUES (?, ?)", date_rows)
+        if step_delay > 0:
+            time.sleep(step_delay)
+    return next_id
+
+
+# ------------------------------------------------------------------------ manifest
+
+def _write_manifest(path: Path, plans: List[RunPlan]) -> dict:
+    manifest = _manifest(plans)
+    target = manifest_path(path)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, target)  # readers never see a half-written manifest
+    return manifest
+
+
+def _changed(before: RunPlan, after: RunPlan, partitions) -> Dict[str, List[str]]:
+    changes: Dict[str, List[str]] = {}
+    for parameter, catalog_partitions in sv.CATALOG.items():
+        for p in catalog_partitions:
+            if p in partitions and before.keys[(p, parameter)] != after.keys[(p, parameter)]:
+                changes.setdefault(parameter, []).append(p)
+    return changes
+
+
+def _pair(before: RunPlan, after: RunPlan) -> dict:
+    both = [p for p in ALL if p in before.partitions and p in after.partitions]
+    notes = [entry for plan in (before, after) for entry in plan.injections
+             if entry["kind"] in NON_CHANGE_KINDS and entry["partition"] in both
+             and (entry["kind"] == "stop_differs" or plan is after)]
+    absent = {p: [plan.run for plan in (before, after) if p not in plan.partitions] for p in ALL}
+    return {
+        "run1": before.run,
+        "run2": after.run,
+        "changes": _changed(before, after, both),
+        "not_taking_part": {p: runs for p, runs in absent.items() if runs},
+        "non_changes": notes,
+    }
+
+
+def _run_entry(plan: RunPlan) -> dict:
+    spelling = plan.spec.laser_spelling
+    return {
+        "run": plan.run,
+        "kind": plan.spec.kind,
+        "reached_running": "Running" in plan.states,
+        "hcal_in": None if plan.spec.kind == "local" else plan.spec.fate != "out",
+        "partitions": list(plan.partitions),
+        "empty_fms": list(plan.spec.empty),
+        "name_spelling": {} if spelling == LASER else {LASER: spelling},
+        "rc_states": list(plan.states),
+        "run_key": plan.spec.runkey,
+    }
+
+
+def _manifest(plans: List[RunPlan]) -> dict:
+    eligible = [plan for plan in plans if plan.eligible]
+    pairs = [_pair(a, b) for a, b in zip(eligible, eligible[1:])]
+    baselines = []
+    last_with: Dict[str, RunPlan] = {}
+    for number, plan in enumerate(eligible):
+        for p in plan.partitions:
+            baseline = last_with.get(p)
+            if baseline is not None and baseline is not eligible[number - 1]:
+                baselines.append({"run": plan.run, "partition": p, "baseline_run": baseline.run,
+                                  "changes": sorted(_changed(baseline, plan, (p,)))})
+            last_with[p] = plan
+    by_run2 = {pair["run2"]: pair for pair in pairs}
+
+    def selected(index: int, **extra) -> Optional[dict]:
+        if index >= len(plans):
+            return None
+        pair = by_run2[plans[index].run]
+        return dict({"run1": pair["run1"], "run2": pair["run2"]}, **extra)
+
+    demo = selected(DEMO_INDEX)
+    if demo is not None:
+        changed = {p for parts in by_run2[demo["run2"]]["changes"].values() for p in parts}
+        demo["partitions"] = [p for p in ALL if p in changed]
+    return {
+        "base_runs": len(BASE_SEQUENCE),
+        "seed": RANDOM_SEED,
+        "runs": [_run_entry(plan) for plan in plans],
+        "pairs": pairs,
+        "baselines": baselines,
+        "demo_pair": demo,
+        "largest_pair": selected(LARGEST_INDEX, partition=HBHE, parameter="CFGDOC_TXT"),
+        "hostile_pair": selected(HOSTILE_INDEX, partition=HOSTILE_PARTITION, parameter="CFGDOC_TXT"),
+        "initial_values": {p: {name: sv.initial_key(p, name) for name in sv.parameters(p)
+                               if name != "HCAL_TIME_OF_FM_START"} for p in ALL},
+        "injections": [entry for plan in plans for entry in plan.injections],
+    }
