@@ -14,14 +14,16 @@ computed from the injection log (value keys, see `sample_values`), not by diffin
 - "pairs": consecutive global runs that reached Running with HCAL In, with the
   expected "changes" {parameter: [partitions]} for catalog parameters, restricted to
   partitions that took part in both runs, plus "not_taking_part" and "non_changes".
-- "baselines": a partition's changes against the last eligible global run it took part
-  in, where that is not the previous eligible run.
+- "baselines": {"run1", "run2", "partition", "changes"} for a partition whose last
+  eligible global run before run2 (run1, the poller's baseline) is not the previous
+  eligible run.
 - "injections": the log; {"run", "partition", "parameter", "kind", "value"}, where
   "value" is the key in effect from that run on (null: no row). Expected changes for
   any two runs follow from comparing the keys in effect at each; "initial_values"
   holds the keys in effect before the first injection.
-- "demo_pair", "largest_pair", "hostile_pair": selected pairs, or null when the
-  database holds too few runs.
+- "demo_pair", "largest_pair", "hostile_pair": copies of selected entries of "pairs";
+  the demo pair adds the changed "partitions", the others the "partition" and
+  "parameter" of interest. Null when the database holds too few runs.
 """
 
 from __future__ import annotations
@@ -563,8 +565,8 @@ def _manifest(plans: List[RunPlan]) -> dict:
         for p in plan.partitions:
             baseline = last_with.get(p)
             if baseline is not None and baseline is not eligible[number - 1]:
-                baselines.append({"run": plan.run, "partition": p, "baseline_run": baseline.run,
-                                  "changes": sorted(_changed(baseline, plan, (p,)))})
+                baselines.append({"run1": baseline.run, "run2": plan.run, "partition": p,
+                                  "changes": _changed(baseline, plan, (p,))})
             last_with[p] = plan
     by_run2 = {pair["run2"]: pair for pair in pairs}
 
@@ -572,7 +574,7 @@ def _manifest(plans: List[RunPlan]) -> dict:
         if index >= len(plans):
             return None
         pair = by_run2[plans[index].run]
-        return dict({"run1": pair["run1"], "run2": pair["run2"]}, **extra)
+        return dict(pair, **extra)
 
     demo = selected(DEMO_INDEX)
     if demo is not None:

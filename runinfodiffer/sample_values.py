@@ -156,13 +156,14 @@ def format_list(items) -> str:
 
 
 def apply_style(text: str, style: str) -> str:
-    """Add trailing blanks (style contains "trailing") and CRLF line ends ("crlf").
+    """Add white space after the last line (style contains "trailing") and CRLF line
+    ends ("crlf").
 
-    Both leave the value unchanged after normalising line ends and trailing whitespace.
+    Both leave the value unchanged once line ends become LF and white space at either
+    end of the value is stripped, as the comparison normalises values.
     """
     if "trailing" in style:
-        text = "\n".join(line + "  " if i % 3 == 0 and line else line
-                         for i, line in enumerate(text.split("\n")))
+        text = text.rstrip("\n") + "  \n\n"
     if "crlf" in style:
         text = text.replace("\n", "\r\n")
     return text
