@@ -19,8 +19,8 @@ One pass over the text answers all requested lines, and it stops at the last of 
 from __future__ import annotations
 
 import re
-from itertools import accumulate
-from typing import List, Optional, Sequence, Tuple
+from bisect import bisect_left
+from typing import List, Optional, Sequence
 
 #: Maximum length of a context label; longer labels are cut and end with "...".
 MAX_CONTEXT_CHARS = 80
@@ -36,7 +36,6 @@ _XML_TOKEN = re.compile(
     re.S,
 )
 _ATTRIBUTE = re.compile(r"([A-Za-z_][\w:.\-]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)")
-_BRACE = re.compile(r"[{}]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -50,36 +49,51 @@ def block_contexts(text: str, lines: Sequence[str], positions: Sequence[int]) ->
     """
     if not positions:
         return []
-    line_starts = list(accumulate((len(line) + 1 for line in lines[: positions[-1]]), initial=0))
-    offsets = [line_starts[min(position, len(line_starts) - 1)] for position in positions]
+    offsets = _line_offsets(lines, positions)
     if text.lstrip().startswith("<"):
         return _scan_xml(text, offsets)
     return _scan_braces(text, offsets)
 
 
+def _line_offsets(lines: Sequence[str], positions: Sequence[int]) -> List[int]:
+    """Return the character offset in the text of each line index in `positions` (sorted)."""
+    offsets = []
+    offset = previous = 0
+    for position in positions:
+        position = min(position, len(lines))
+        offset += sum(map(len, lines[previous:position])) + (position - previous)
+        offsets.append(offset)
+        previous = position
+    return offsets
+
+
 def _scan_xml(text: str, offsets: Sequence[int]) -> List[str]:
-    """Answer each offset with the label of the innermost element open before it."""
+    """Return, for each offset, the label of the innermost element open before it."""
+    tags = [match for match in _XML_TOKEN.finditer(text, 0, offsets[-1]) if match.group("name")]
+    starts = [match.start() for match in tags]
     labels: List[str] = []
-    stack: List[Tuple[str, "re.Match[str]"]] = []
-    query = 0
-    for match in _XML_TOKEN.finditer(text, 0, offsets[-1]):
-        while query < len(offsets) and match.start() >= offsets[query]:
-            labels.append(_element_label(stack[-1][1]) if stack else "")
-            query += 1
-        name = match.group("name")
-        if name is None or match.group("empty"):
-            continue
-        if not match.group("close"):
-            stack.append((name, match))
-            continue
-        for depth in range(len(stack) - 1, -1, -1):
-            if stack[depth][0] == name:
-                del stack[depth:]
-                break
-    while query < len(offsets):
-        labels.append(_element_label(stack[-1][1]) if stack else "")
-        query += 1
+    stack: List["re.Match[str]"] = []
+    done = 0
+    for offset in offsets:
+        stop = bisect_left(starts, offset, done)
+        for match in tags[done:stop]:
+            if match.group("empty"):
+                continue
+            if not match.group("close"):
+                stack.append(match)
+                continue
+            _close_element(stack, match.group("name"))
+        done = stop
+        labels.append(_element_label(stack[-1]) if stack else "")
     return labels
+
+
+def _close_element(stack: List["re.Match[str]"], name: str) -> None:
+    """Pop the innermost open element called `name` and all inside it; ignore a stray end tag."""
+    for depth in range(len(stack) - 1, -1, -1):
+        if stack[depth].group("name") == name:
+            del stack[depth:]
+            return
 
 
 def _element_label(match: "re.Match[str]") -> str:
@@ -94,22 +108,33 @@ def _element_label(match: "re.Match[str]") -> str:
 
 
 def _scan_braces(text: str, offsets: Sequence[int]) -> List[str]:
-    """Answer each offset with the label of the innermost ``{`` open before it."""
+    """Return, for each offset, the label of the innermost ``{`` open before it."""
+    braces = _brace_positions(text, offsets[-1])
     labels: List[str] = []
     stack: List[int] = []
-    query = 0
-    for match in _BRACE.finditer(text, 0, offsets[-1]):
-        while query < len(offsets) and match.start() >= offsets[query]:
-            labels.append(_brace_label(text, stack[-1]) if stack else "")
-            query += 1
-        if match.group(0) == "{":
-            stack.append(match.start())
-        elif stack:
-            stack.pop()
-    while query < len(offsets):
+    done = 0
+    for offset in offsets:
+        stop = bisect_left(braces, offset, done)
+        for position in braces[done:stop]:
+            if text[position] == "{":
+                stack.append(position)
+            elif stack:
+                stack.pop()
+        done = stop
         labels.append(_brace_label(text, stack[-1]) if stack else "")
-        query += 1
     return labels
+
+
+def _brace_positions(text: str, end: int) -> List[int]:
+    """Return the sorted offsets of "{" and "}" before `end` (str.find is faster than a regex)."""
+    positions = []
+    for brace in "{}":
+        position = text.find(brace, 0, end)
+        while position >= 0:
+            positions.append(position)
+            position = text.find(brace, position + 1, end)
+    positions.sort()
+    return positions
 
 
 def _brace_label(text: str, brace: int) -> str:

@@ -13,15 +13,12 @@ in git and GNU diff.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from typing import List, NamedTuple, Optional, Sequence
 
 from .blocks import block_contexts
 from .model import ADDED, CONTEXT, REMOVED, DiffLine, Hunk, ListDiff, TextDiff
 from .words import mark_pair
-
-log = logging.getLogger(__name__)
 
 #: Inputs with more lines than this (old and new together) go to libgit2 when pygit2 is
 #: installed. Below it difflib is faster than importing pygit2.
@@ -110,8 +107,11 @@ def _change_blocks(old: str, new: str, old_lines: List[str], new_lines: List[str
         try:
             import pygit2  # noqa: F401  (only checks that it is installed)
         except ImportError:
-            log.warning("pygit2 is not installed; diffing %d lines with difflib is slow",
-                        len(old_lines) + len(new_lines))
+            import logging  # only here: importing logging costs milliseconds per process
+
+            logging.getLogger(__name__).warning(
+                "pygit2 is not installed, so %d lines are diffed with difflib, which is slow; "
+                "install pygit2", len(old_lines) + len(new_lines))
         else:
             return _libgit2_blocks(old, new)
     return _difflib_blocks(old, new, old_lines, new_lines)
@@ -226,8 +226,9 @@ def _build_hunk(group: Group, old_lines: List[str], new_lines: List[str], contex
         trailing = min(context, len(old_lines) - old_pos)
         _append_context(lines, old_lines, old_pos, new_pos, trailing)
         old_pos += trailing
+        new_pos += trailing
     old_count = old_pos - old_begin
-    new_count = sum(1 for line in lines if line.kind != REMOVED)
+    new_count = new_pos - new_begin
     return Hunk(
         old_start=old_begin + 1 if old_count else old_begin,
         old_count=old_count,
@@ -238,8 +239,10 @@ def _build_hunk(group: Group, old_lines: List[str], new_lines: List[str], contex
 
 
 def _append_context(lines: List[DiffLine], old_lines: List[str], old_pos: int, new_pos: int, count: int) -> None:
-    for k in range(count):
-        lines.append(DiffLine(CONTEXT, old_lines[old_pos + k], old_pos + k + 1, new_pos + k + 1))
+    shift = new_pos - old_pos
+    lines.extend(
+        DiffLine(CONTEXT, old_lines[index], index + 1, index + shift + 1) for index in range(old_pos, old_pos + count)
+    )
 
 
 def _append_block(lines: List[DiffLine], block: Block, old_lines: List[str], new_lines: List[str]) -> None:

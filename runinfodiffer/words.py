@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from itertools import accumulate
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
 Span = Tuple[int, int]
 Spans = Tuple[Span, ...]
@@ -19,9 +19,14 @@ Spans = Tuple[Span, ...]
 #: A word, a run of whitespace, or one other character. Tokens cover the line without gaps.
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
-#: Lines longer than this (in characters) are not tokenised. Instead, a character-level
-#: prefix and suffix trim, widened to word boundaries, marks them.
+_WORD_RUN = re.compile(r"\w+")
+_SPACE_RUN = re.compile(r"\s+")
+
+#: Changed middles longer than this (in characters) are marked as one span, unaligned.
 MAX_LINE_CHARS = 5000
+
+#: Longest word or whitespace run (in characters) by which a boundary moves to a token edge.
+MAX_RUN = 200
 
 #: Largest product of the two middle token counts that is aligned word by word.
 MAX_ALIGN_CELLS = 40000
@@ -31,95 +36,68 @@ def mark_pair(old: str, new: str) -> Tuple[Spans, Spans]:
     """Return the changed character spans of `old` and of `new`, sorted and disjoint."""
     if old == new:
         return (), ()
-    if len(old) > MAX_LINE_CHARS or len(new) > MAX_LINE_CHARS:
-        return _mark_by_trim(old, new)
-
-    old_tokens = _TOKEN.findall(old)
-    new_tokens = _TOKEN.findall(new)
-    prefix, suffix = _common_ends(old_tokens, new_tokens)
-    old_middle = old_tokens[prefix : len(old_tokens) - suffix]
-    new_middle = new_tokens[prefix : len(new_tokens) - suffix]
-    offset = len("".join(old_tokens[:prefix]))
-
-    if len(old_middle) > 1 and len(new_middle) > 1 and len(old_middle) * len(new_middle) <= MAX_ALIGN_CELLS:
-        return _mark_aligned(old_middle, new_middle, offset)
-    return _single_span(old_middle, offset), _single_span(new_middle, offset)
+    prefix, suffix = _common_ends(old, new)
+    old_middle = old[prefix : len(old) - suffix]
+    new_middle = new[prefix : len(new) - suffix]
+    if _worth_aligning(old_middle) and _worth_aligning(new_middle):
+        old_tokens = _TOKEN.findall(old_middle)
+        new_tokens = _TOKEN.findall(new_middle)
+        if len(old_tokens) * len(new_tokens) <= MAX_ALIGN_CELLS:
+            return _mark_aligned(old_tokens, new_tokens, prefix)
+    return _single_span(prefix, len(old_middle)), _single_span(prefix, len(new_middle))
 
 
-def _common_ends(a: Sequence[str], b: Sequence[str]) -> Tuple[int, int]:
-    """Return the lengths of the common prefix and the common suffix, not overlapping."""
-    limit = min(len(a), len(b))
-    prefix = 0
-    while prefix < limit and a[prefix] == b[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
-        suffix += 1
+def _worth_aligning(middle: str) -> bool:
+    """Tell whether a changed middle has more than one token and is short enough to align."""
+    return 0 < len(middle) <= MAX_LINE_CHARS and _TOKEN.fullmatch(middle) is None
+
+
+def _single_span(start: int, length: int) -> Spans:
+    return ((start, start + length),) if length else ()
+
+
+def _common_ends(old: str, new: str) -> Tuple[int, int]:
+    """Return the common prefix and suffix lengths in characters, widened to token boundaries.
+
+    The two never overlap. A boundary inside a word or a whitespace run moves back to
+    the start (or, for the suffix, forward to the end) of that run, so marks cover
+    whole tokens.
+    """
+    prefix = _common_prefix_length(old, new)
+    suffix = _common_suffix_length(old, new, min(len(old), len(new)) - prefix)
+    old_end, new_end = len(old) - suffix, len(new) - suffix
+    prefix -= _run_cut(old[max(0, prefix - MAX_RUN) : prefix][::-1], old[prefix : prefix + 1], new[prefix : prefix + 1])
+    suffix -= _run_cut(old[old_end : old_end + MAX_RUN], old[old_end - 1 : old_end], new[new_end - 1 : new_end])
     return prefix, suffix
 
 
-def _single_span(tokens: Sequence[str], offset: int) -> Spans:
-    length = sum(map(len, tokens))
-    return ((offset, offset + length),) if length else ()
+def _run_cut(kept: str, old_next: str, new_next: str) -> int:
+    """Return how many characters of `kept` belong to a run that the boundary cuts.
 
-
-def _mark_aligned(old_tokens: List[str], new_tokens: List[str], offset: int) -> Tuple[Spans, Spans]:
-    """Align two token lists and return the spans of the tokens outside the matches.
-
-    Two changed runs separated only by equal whitespace become one span, so that
-    ``a b c`` -> ``x y z`` is marked as one change rather than three.
+    `kept` is the common text next to the boundary, read away from it, and `old_next`
+    and `new_next` are the characters just across it (empty at a line end). The run is
+    cut when either of them is of the same kind (word or whitespace) as ``kept[0]``.
     """
-    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
-    old_starts = list(accumulate(map(len, old_tokens), initial=offset))
-    new_starts = list(accumulate(map(len, new_tokens), initial=offset))
-    old_spans: List[Span] = []
-    new_spans: List[Span] = []
-    pending = None
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            if pending is not None and not "".join(old_tokens[i1:i2]).isspace():
-                _flush(pending, old_spans, new_spans)
-                pending = None
-            continue
-        if pending is None:
-            pending = [i1, i2, j1, j2]
-        else:
-            pending[1], pending[3] = i2, j2
-    if pending is not None:
-        _flush(pending, old_spans, new_spans)
-    return (
-        tuple((old_starts[i1], old_starts[i2]) for i1, i2 in old_spans if i1 < i2),
-        tuple((new_starts[j1], new_starts[j2]) for j1, j2 in new_spans if j1 < j2),
-    )
-
-
-def _flush(pending: List[int], old_spans: List[Span], new_spans: List[Span]) -> None:
-    """Append one merged change run, as token index ranges, to both span lists."""
-    old_spans.append((pending[0], pending[1]))
-    new_spans.append((pending[2], pending[3]))
-
-
-def _mark_by_trim(old: str, new: str) -> Tuple[Spans, Spans]:
-    """Mark the part between the common prefix and suffix, widened to whole words."""
-    prefix = _common_prefix_length(old, new)
-    suffix = _common_prefix_length(old[prefix:][::-1], new[prefix:][::-1])
-    while prefix > 0 and _is_word(old[prefix - 1]) and (_is_word_at(old, prefix) or _is_word_at(new, prefix)):
-        prefix -= 1
-    while suffix > 0 and _is_word(old[-suffix]) and (
-        _is_word_at(old, len(old) - suffix - 1) or _is_word_at(new, len(new) - suffix - 1)
-    ):
-        suffix -= 1
-    old_end = len(old) - suffix
-    new_end = len(new) - suffix
-    return (
-        ((prefix, old_end),) if prefix < old_end else (),
-        ((prefix, new_end),) if prefix < new_end else (),
-    )
+    for pattern in (_WORD_RUN, _SPACE_RUN):
+        run = pattern.match(kept)
+        if run is not None:
+            if pattern.match(old_next) or pattern.match(new_next):
+                return run.end()
+            return 0
+    return 0
 
 
 def _common_prefix_length(a: str, b: str) -> int:
-    """Return the common prefix length by binary search on slices (C-speed compares)."""
-    low, high = 0, min(len(a), len(b))
+    """Return the length of the common prefix, with C-speed operations only.
+
+    For ASCII text the first differing byte is the highest set bit of the two prefixes
+    XORed as big-endian integers; other text uses a binary search on slices.
+    """
+    limit = min(len(a), len(b))
+    if a.isascii() and b.isascii():
+        difference = int.from_bytes(a[:limit].encode("ascii"), "big") ^ int.from_bytes(b[:limit].encode("ascii"), "big")
+        return limit - 1 - (difference.bit_length() - 1) // 8 if difference else limit
+    low, high = 0, limit
     while low < high:
         middle = (low + high + 1) // 2
         if a[:middle] == b[:middle]:
@@ -129,9 +107,44 @@ def _common_prefix_length(a: str, b: str) -> int:
     return low
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
+def _common_suffix_length(a: str, b: str, limit: int) -> int:
+    """Return the length of the common suffix, at most `limit`; see `_common_prefix_length`."""
+    if limit <= 0:
+        return 0
+    a_tail, b_tail = a[len(a) - limit :], b[len(b) - limit :]
+    if a_tail.isascii() and b_tail.isascii():
+        difference = int.from_bytes(a_tail.encode("ascii"), "little") ^ int.from_bytes(b_tail.encode("ascii"), "little")
+        return limit - 1 - (difference.bit_length() - 1) // 8 if difference else limit
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a_tail[limit - middle :] == b_tail[limit - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
-def _is_word_at(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and _is_word(text[index])
+def _mark_aligned(old_tokens: List[str], new_tokens: List[str], offset: int) -> Tuple[Spans, Spans]:
+    """Align two token lists and return the spans of the tokens outside the matches.
+
+    `offset` is the character position of the first token in its line. Two changed runs
+    separated only by equal whitespace become one span, so that ``a b c`` -> ``x y z``
+    is marked as one change rather than three.
+    """
+    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+    old_starts = list(accumulate(map(len, old_tokens), initial=offset))
+    new_starts = list(accumulate(map(len, new_tokens), initial=offset))
+    runs: List[List[int]] = []
+    previous_equal = ""
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            previous_equal = "".join(old_tokens[i1:i2])
+        elif runs and previous_equal.isspace():
+            runs[-1][1], runs[-1][3] = i2, j2
+        else:
+            runs.append([i1, i2, j1, j2])
+    return (
+        tuple((old_starts[i1], old_starts[i2]) for i1, i2, _, _ in runs if i1 < i2),
+        tuple((new_starts[j1], new_starts[j2]) for _, _, j1, j2 in runs if j1 < j2),
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench` (`python -m bench.run`). bench/run.py describes the layout."""
