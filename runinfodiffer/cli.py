@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--no-color", action="store_true", help="never colour the output")
     history.set_defaults(handler=cmd_history)
 
+    serve = commands.add_parser("serve", parents=[common], help="serve the web interface",
+                                description="Serve html/ and the web interface in one process with "
+                                "wsgiref, at /RunInfoDiffer/index.html as under Apache. For demos and "
+                                "development; production runs cgi-bin/viewDiffer.py under Apache.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default: 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
     for register in EXTRA_COMMANDS:
         register(commands, common)
     return parser
@@ -192,6 +200,19 @@ def cmd_sample_db(args: argparse.Namespace) -> int:
 
     manifest = build_sample(args.path, runs=args.runs)
     print(f"wrote {args.path} with {len(manifest['runs'])} runs; manifest {manifest_path(args.path)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .config import ENV_CONFIG
+    from .errors import UsageError
+    from .web.server import serve
+
+    if args.database:
+        raise UsageError("serve reads the database from the settings file: set 'database' there, not --database")
+    if args.config:
+        os.environ[ENV_CONFIG] = args.config  # the app reads its settings per request
+    serve(args.host, args.port)
     return 0
 
 

@@ -219,3 +219,31 @@ class RunInfoReader:
         """Return (catalog names recorded in `run`, catalog names) for `check-db`."""
         record = self.read_run(run)
         return len(record.values), len(self.catalog.pairs())
+
+    def compared_global_runs_around(self, low: int, high: int, marker: str) -> Tuple[Optional[int], Optional[int]]:
+        """Return the nearest global runs below `low` and above `high` that the poller compares.
+
+        Those are the global runs that reached Running with HCAL In, so stepping from
+        one pair of consecutive compared runs gives the next pair. Either side is None
+        when no such run exists. One statement; values are CLOBs on Oracle, so they are
+        matched with LIKE, never with `=`.
+        """
+        sql = (
+            "SELECT MAX(CASE WHEN g.RUNNUMBER < :low THEN g.RUNNUMBER END), "
+            "MIN(CASE WHEN g.RUNNUMBER > :high THEN g.RUNNUMBER END) "
+            f"FROM {self._parameter} g JOIN {self._string} gs ON gs.RUNSESSION_PARAMETER_ID = g.ID "
+            "WHERE g.NAME = :fullpath AND gs.VALUE LIKE :marker ESCAPE '\\' "
+            "AND (g.RUNNUMBER < :low OR g.RUNNUMBER > :high) "
+            f"AND EXISTS (SELECT 1 FROM {self._parameter} r "
+            f"JOIN {self._string} rs ON rs.RUNSESSION_PARAMETER_ID = r.ID "
+            "WHERE r.RUNNUMBER = g.RUNNUMBER AND r.NAME = :state AND rs.VALUE LIKE :running) "
+            f"AND EXISTS (SELECT 1 FROM {self._parameter} h "
+            f"JOIN {self._string} hs ON hs.RUNSESSION_PARAMETER_ID = h.ID "
+            "WHERE h.RUNNUMBER = g.RUNNUMBER AND h.NAME = :hcal AND UPPER(TRIM(hs.VALUE)) LIKE :hcal_in)"
+        )
+        escaped = marker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        binds = {"low": low, "high": high, "fullpath": LEVEL1_FULLPATH, "marker": f"%{escaped}%",
+                 "state": RC_STATE, "running": "Running", "hcal": LVL0_HCAL, "hcal_in": "IN"}
+        rows = self.db.query(sql, binds)
+        before, after = rows[0] if rows else (None, None)
+        return (int(before) if before is not None else None, int(after) if after is not None else None)
