@@ -172,9 +172,18 @@ class RunDiff:
         seen = {p for change in self.changes for p in change.partitions}
         return [p for p in self.partitions if p in seen]
 
+    @property
+    def changed_parameters(self) -> List[str]:
+        """Return the distinct changed parameters in report order.
+
+        A parameter can appear in several changes when its new value differs between
+        partitions, so this may be shorter than `changes`.
+        """
+        return list(dict.fromkeys(change.parameter for change in self.changes))
+
     def stats(self) -> dict:
         return {
-            "parameters_changed": len(self.changes),
+            "parameters_changed": len(self.changed_parameters),
             "lines_added": sum(c.diff.added for c in self.changes),
             "lines_removed": sum(c.diff.removed for c in self.changes),
         }

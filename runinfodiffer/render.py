@@ -18,7 +18,7 @@ _RESET = "\033[m"
 
 def summary_line(diff: RunDiff) -> str:
     """Return e.g. ``Run 330012 -> 330020: 3 parameters changed in HCAL_HBHE, HCAL_HF``."""
-    count = len(diff.changes)
+    count = len(diff.changed_parameters)
     if not count:
         return f"Run {diff.run1} -> {diff.run2}: no differences in {', '.join(diff.partitions)}"
     noun = "parameter" if count == 1 else "parameters"
