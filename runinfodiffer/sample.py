@@ -2,8 +2,8 @@
 
 The sample is a SQLite file with the tables of `schema.SQLITE_DDL`, filled with a
 fixed sequence of HCAL runs shaped like production RunInfo. The first
-`len(BASE_SEQUENCE)` runs are curated so that every case the diff must handle occurs;
-later runs come from a pseudo-random generator with a fixed seed. A database grown
+`len(BASE_SEQUENCE)` runs are curated so that every case the diff must handle occurs.
+Later runs come from a pseudo-random generator with a fixed seed. A database grown
 with `append_runs` holds the same rows, with the same IDs, as one built at once.
 
 The manifest, written next to the database, is the ground truth of the tests. It is
@@ -13,7 +13,9 @@ computed from the injection log (value keys, see `sample_values`), not by diffin
   rows, empty_fms, name_spelling such as {"HCAL_Laser": "HCAL_LASER"}).
 - "pairs": consecutive global runs that reached Running with HCAL In, with the
   expected "changes" {parameter: [partitions]} for catalog parameters, restricted to
-  partitions that took part in both runs, plus "not_taking_part" and "non_changes".
+  partitions that took part in both runs, plus "not_taking_part" {partition: runs}
+  and "non_changes": injection entries (whitespace, stop_differs) that must not
+  show as changes.
 - "baselines": {"run1", "run2", "partition", "changes"} for a partition whose last
   eligible global run before run2 (run1, the poller's baseline) is not the previous
   eligible run.
@@ -40,16 +42,14 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from . import sample_values as sv
-from .schema import (DATE_TABLE, LEVEL1_FULLPATH, LEVEL1_RUNKEY, LVL0_HCAL, PARAMETER_TABLE,
-                     RC_STATE, SQLITE_DDL, STRING_TABLE, full_name)
+from .schema import DATE_TABLE, PARAMETER_TABLE, SQLITE_DDL, STRING_TABLE
 
 FIRST_RUN = 330010
 RANDOM_SEED = 20220601
 START_TIME = datetime(2022, 6, 1, 8, 0, 0)
-#: Length of the STRING_VALUE copy; longer values are complete only in RUNSESSION_STRING.
+#: Length of the STRING_VALUE copy. Longer values are complete only in RUNSESSION_STRING.
 #: NOTE: the production column length is not known here; 255 keeps the sample small.
 SHORT_COPY_CHARS = 255
-NON_CHANGE_KINDS = ("whitespace", "stop_differs")
 
 HBHE, HF, HO, LASER = sv.PARTITIONS
 ALL = sv.PARTITIONS
@@ -72,15 +72,28 @@ _STATES["out"] = _STATES["running"]
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What happens in one run. An injection is (partitions, parameter, action[, argument])."""
+    """One run of the sequence: its kind, how far it got and what changes in it.
 
-    gap: int
-    kind: str = "global"
-    fate: str = "running"
-    empty: Tuple[str, ...] = ()
-    laser_spelling: str = LASER
+    An injection is (partition or tuple of partitions, parameter, action[, argument]).
+    These actions change the value:
+
+    - "edit": a new value, with the same text in every partition listed.
+    - "set": the key given as argument.
+    - "revert": the key in effect at the BASE_SEQUENCE index given, or the key given.
+    - "remove": no row from this run on. "restore" brings back the last value.
+    - "add" and "drop": one item more or less in a list value.
+
+    "crlf" and "trailing" change only the text: they toggle CRLF line ends and white
+    space after the last line.
+    """
+
+    gap: int  # run number minus the previous run number
+    kind: str = "global"  # "global" or "local"
+    fate: str = "running"  # a key of _STATES ("out": HCAL Out), or "local"
+    empty: Tuple[str, ...] = ()  # partitions listed in EMPTY_FMS, which publish nothing
+    laser_spelling: str = LASER  # partition name the laser FM writes
     injections: Tuple[tuple, ...] = ()
-    stop: Tuple[Tuple[str, str], ...] = ()
+    stop: Tuple[Tuple[str, str], ...] = ()  # (partition, parameter) with a different stop value
     runkey: str = "global_HCAL"
 
 
@@ -195,7 +208,10 @@ class _Sequence:
             return self.plans[:count]
 
     def count_through(self, run: int) -> int:
-        """Return how many sequence runs have a number <= `run`; raise if `run` is not one."""
+        """Return how many sequence runs have a number <= `run`.
+
+        Raise ValueError if `run` is not a run of the sequence.
+        """
         size = 64
         while self.get(size)[-1].run < run:
             size *= 2
@@ -225,9 +241,12 @@ class _Sequence:
         plan = RunPlan(index, self.run, self.clock, spec, _STATES.get(spec.fate, ()), partitions,
                        dict(self.keys), dict(self.styles), log)
         if plan.eligible:
+            # Random reverts pick from this history. The special CFGDOC_TXT values stay
+            # out of it, so the full dump and the hostile value occur only once.
             for (p, name), key in self.keys.items():
                 history = self.seen.setdefault((p, name), [])
-                if p in partitions and key is not None and key not in history:
+                special = key is None or key.startswith(("full-dump", "hostile"))
+                if p in partitions and not special and key not in history:
                     history.append(key)
         return plan
 
@@ -255,6 +274,8 @@ class _Sequence:
         for p in partitions:
             old = self.keys[(p, parameter)]
             if action in ("crlf", "trailing"):
+                if old is None:
+                    continue
                 style = self.styles.get((p, parameter), "")
                 self.styles[(p, parameter)] = style.replace(action, "") if action in style else style + action
                 log.append(self._entry(p, parameter, "whitespace"))
@@ -284,15 +305,21 @@ class _Sequence:
         if rng.random() < 0.3:
             runkey = rng.choice(sorted(sv.LOCAL_RUN_KEYS))
             return RunSpec(gap, "local", fate="local", runkey=runkey, laser_spelling=self.laser_spelling)
+
         draw = rng.random()
-        fate = ("halted" if draw < 0.04 else "error" if draw < 0.07 else "out" if draw < 0.09
-                else "paused" if draw < 0.15 else "running")
+        fate = "running"
+        for name, below in (("halted", 0.04), ("error", 0.07), ("out", 0.09), ("paused", 0.15)):
+            if draw < below:
+                fate = name
+                break
+
         empty: Tuple[str, ...] = ()
         if rng.random() < 0.08:
             # A list naming the laser partition would differ in text between spellings.
             candidates = [p for p in ALL if p != LASER or self.laser_spelling == LASER]
             chosen = rng.sample(candidates, rng.choice((1, 1, 2)))
             empty = tuple(p for p in ALL if p in chosen)
+
         injections = [(p, name, "restore") for (p, name), key in self.keys.items()
                       if key is None and rng.random() < 0.3]
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
@@ -302,6 +329,7 @@ class _Sequence:
         if rng.random() < 0.03:
             target = (rng.choice(ALL), rng.choice(sv.MULTILINE_PARAMETERS))
             injections.append(target + (rng.choice(("crlf", "trailing")),))
+
         stop: Tuple[Tuple[str, str], ...] = ()
         if rng.random() < 0.05:
             stop = ((rng.choice(ALL), rng.choice(("CFGDOC_TXT", "MASKED_RESOURCES", MARK_AND_PASS))),)
@@ -336,8 +364,11 @@ def manifest_path(db_path: Union[str, Path]) -> Path:
 
 
 def build_sample(path: Union[str, Path], runs: Optional[int] = None) -> dict:
-    """Write a fresh sample database with the first `runs` runs (default: the curated
-    ones), replacing any file at `path`; write the manifest and return it."""
+    """Write a sample database with the first `runs` runs of the sequence, and its manifest.
+
+    `runs` defaults to the curated runs. Any database at `path` is replaced. Returns the
+    manifest.
+    """
     count = len(BASE_SEQUENCE) if runs is None else runs
     if count < 0:
         raise ValueError(f"invalid run count {count}: expected 0 or more")
@@ -391,102 +422,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-# ------------------------------------------------------------------------ rows
-
-Row = Tuple[str, Optional[str], str, datetime]
-
-
-def _run_rows(plan: RunPlan) -> Tuple[List[Row], Optional[int]]:
-    """Return a run's rows in time order and the index of its first Running row."""
-    rows: List[Row] = []
-    moment = [plan.start]
-
-    def add(name: str, value: Optional[str], seconds: int = 1, table: str = STRING_TABLE) -> None:
-        moment[0] += timedelta(seconds=seconds)
-        rows.append((name, value, table, moment[0]))
-
-    spec = plan.spec
-    if spec.kind == "local":
-        _level1_rows(plan, add, sv.LOCAL_RUN_KEYS[spec.runkey][0])
-        _start_rows(plan, add)
-        moment[0] += timedelta(minutes=12)
-        _stop_rows(plan, add)
-        return rows, None
-    running_at = None
-    hcal_in = spec.fate != "out"
-    for number, state in enumerate(plan.states):
-        if state == "Running" and running_at is None:
-            running_at = len(rows)
-        if state == "Stopping":
-            moment[0] += timedelta(minutes=35)
-        add(RC_STATE, state, 20)
-        if number == 0:
-            add(LVL0_HCAL, "In" if hcal_in else "Out")
-            if hcal_in:
-                _level1_rows(plan, add, sv.GLOBAL_FULLPATH)
-        elif state == "Starting":
-            add("CMS.LVL0:START_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
-            _start_rows(plan, add)
-        elif state == "Stopping":
-            _stop_rows(plan, add)
-            add("CMS.LVL0:STOP_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
-    return rows, running_at
-
-
-def _level1_rows(plan: RunPlan, add, fullpath: str) -> None:
-    add(LEVEL1_FULLPATH, fullpath)
-    add(LEVEL1_RUNKEY, plan.spec.runkey)
-    add("CMS.HCAL_LEVEL_1:HCAL_TIME_OF_FM_START", sv.fm_start_text(plan.start))
-
-
-def _spelled(plan: RunPlan, partition: str) -> str:
-    return plan.spec.laser_spelling if partition == LASER else partition
-
-
-def _start_rows(plan: RunPlan, add) -> None:
-    if not plan.partitions:
-        return
-    masked = sorted({item for p in plan.partitions
-                     for item in sv.list_items(plan.keys[(p, "MASKED_RESOURCES")] or "[]")})
-    add("CMS.HCAL_LEVEL_1:EMPTY_FMS", sv.format_list(plan.spec.empty))
-    add("CMS.HCAL_LEVEL_1:MASKED_RESOURCES", sv.format_list(masked))
-    for p in plan.partitions:
-        for name in sv.parameters(p):
-            text = _start_text(plan, p, name)
-            if text is not None:
-                add(full_name(_spelled(plan, p), name), text)
-
-
-def _start_text(plan: RunPlan, partition: str, name: str) -> Optional[str]:
-    if name == "HCAL_TIME_OF_FM_START":
-        return sv.fm_start_text(plan.start)
-    if plan.spec.kind == "local":
-        text = sv.local_text(partition, name, plan.spec.runkey)
-        if text is not None:
-            return text
-    key = plan.keys[(partition, name)]
-    if key is None:
-        return None
-    return sv.apply_style(sv.render(partition, name, key), plan.styles.get((partition, name), ""))
-
-
-def _stop_rows(plan: RunPlan, add) -> None:
-    overrides = set(plan.spec.stop)
-    for p in plan.partitions:
-        names = list(sv.STOP_PARAMETERS) + [n for q, n in plan.spec.stop if q == p and n not in sv.STOP_PARAMETERS]
-        for name in names:
-            key = plan.keys[(p, name)]
-            if key is None:
-                continue
-            if (p, name) in overrides:
-                text = sv.apply_style(sv.stop_text(p, name, key), plan.styles.get((p, name), ""))
-            else:
-                text = _start_text(plan, p, name)
-            add(full_name(_spelled(plan, p), name), text)
-
-
 def _write_run(connection: sqlite3.Connection, plan: RunPlan, next_id: int, step_delay: float) -> int:
-    rows, running_at = _run_rows(plan)
+    rows, running_at = sv.run_rows(plan)
     parts = [rows] if step_delay <= 0 or running_at is None else [rows[:running_at], rows[running_at:]]
     session = 410000 + plan.index
     for part in parts:
@@ -526,11 +463,14 @@ def _changed(before: RunPlan, after: RunPlan, partitions) -> Dict[str, List[str]
     return changes
 
 
-def _pair(before: RunPlan, after: RunPlan) -> dict:
+def _pair(before: RunPlan, after: RunPlan, plans: List[RunPlan]) -> dict:
     both = [p for p in ALL if p in before.partitions and p in after.partitions]
-    notes = [entry for plan in (before, after) for entry in plan.injections
-             if entry["kind"] in NON_CHANGE_KINDS and entry["partition"] in both
-             and (entry["kind"] == "stop_differs" or plan is after)]
+    # A whitespace change made after run1 shows in run2. A stop value differs within
+    # its own run, so the stop values of both runs could show as false changes.
+    whitespace = [entry for plan in plans[before.index + 1:after.index + 1] for entry in plan.injections
+                  if entry["kind"] == "whitespace"]
+    stops = [entry for plan in (before, after) for entry in plan.injections if entry["kind"] == "stop_differs"]
+    notes = [entry for entry in whitespace + stops if entry["partition"] in both]
     absent = {p: [plan.run for plan in (before, after) if p not in plan.partitions] for p in ALL}
     return {
         "run1": before.run,
@@ -558,7 +498,7 @@ def _run_entry(plan: RunPlan) -> dict:
 
 def _manifest(plans: List[RunPlan]) -> dict:
     eligible = [plan for plan in plans if plan.eligible]
-    pairs = [_pair(a, b) for a, b in zip(eligible, eligible[1:])]
+    pairs = [_pair(a, b, plans) for a, b in zip(eligible, eligible[1:])]
     baselines = []
     last_with: Dict[str, RunPlan] = {}
     for number, plan in enumerate(eligible):

@@ -1,4 +1,4 @@
-"""Value templates of the sample RunInfo database.
+"""Value templates of the sample RunInfo database, and the rows one run publishes.
 
 Every value is invented but follows the format that the HCAL function managers write
 to RunInfo. A value is named by a key, and `render(partition, parameter, key)` turns
@@ -12,6 +12,8 @@ expected changes by comparing keys instead of texts. Keys are:
   value itself, e.g. ``"[hcalEventBuilder_0]"`` or ``"true"``.
 - special keys of CFGDOC_TXT: ``"full-dump-a"``/``"full-dump-b"`` (over 20,000 lines),
   ``"hostile"`` (HTML in an XML section) and ``"local-<run key>"`` (local runs).
+
+`run_rows` turns one planned run into RunInfo rows in the order the FMs write them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from __future__ import annotations
 import functools
 import random
 import re
-from typing import Dict, List, Tuple
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from .schema import (DATE_TABLE, LEVEL1_FULLPATH, LEVEL1_RUNKEY, LVL0_HCAL, RC_STATE, STRING_TABLE,
+                     full_name)
+
+if TYPE_CHECKING:
+    from .sample import RunPlan
 
 PARTITIONS = ("HCAL_HBHE", "HCAL_HF", "HCAL_HO", "HCAL_Laser")
 SHORT_NAMES = {"HCAL_HBHE": "HBHE", "HCAL_HF": "HF", "HCAL_HO": "HO", "HCAL_Laser": "Laser"}
@@ -171,7 +180,7 @@ def apply_style(text: str, style: str) -> str:
 
 @functools.lru_cache(maxsize=512)
 def render(partition: str, parameter: str, key: str) -> str:
-    """Return the text of `key`; an empty string is stored as NULL, like Oracle does."""
+    """Return the text of `key`. The writer stores an empty text as NULL, as Oracle does."""
     if parameter in LITERAL_PARAMETERS:
         return key
     if parameter in MULTILINE_PARAMETERS:
@@ -223,7 +232,7 @@ def _render_short(partition: str, parameter: str, n: int) -> str:
             return {"HCAL_HO": "", "HCAL_Laser": "not set"}.get(partition, "HcalTPG_2022_v1")
         return f"HcalTPG_2022_v{n + 1}"
     if parameter.startswith("uHTRManager_Firmware_Crate"):
-        flavor = "HBHE" if partition == "HCAL_Laser" else short
+        flavor = "CALIB" if partition == "HCAL_Laser" else short
         slots = [f"slot{s}:{flavor} 0x0B07/0x0109" for s in range(1, 13)]
         if n:
             slot = n % 12
@@ -496,3 +505,104 @@ def _lpm_control(partition: str) -> List[str]:
     names = [f"main.lpm.bgo_channel{n}.enable" for n in range(8)]
     names += [f"main.lpm.bgo_channel{n}.bx" for n in range(8)]
     return _registers(f"LPM register file, {SHORT_NAMES[partition]}", names, f"lpm|{partition}")
+
+
+# ---------------------------------------------------------------- rows of one run
+
+Row = Tuple[str, Optional[str], str, datetime]
+
+
+def run_rows(plan: "RunPlan") -> Tuple[List[Row], Optional[int]]:
+    """Return a run's rows (name, value, table, time) in time order, and the index of
+    its first Running row (None if it never reaches Running).
+
+    A global run writes an RC_STATE row per transition. The level-one rows follow
+    Configuring. EMPTY_FMS, MASKED_RESOURCES and the partitions' values follow
+    Starting, before Running, and the stop values follow Stopping. A local run has no
+    LVL0 rows.
+    """
+    rows: List[Row] = []
+    moment = [plan.start]
+
+    def add(name: str, value: Optional[str], seconds: int = 1, table: str = STRING_TABLE) -> None:
+        moment[0] += timedelta(seconds=seconds)
+        rows.append((name, value, table, moment[0]))
+
+    spec = plan.spec
+    if spec.kind == "local":
+        _level1_rows(plan, add, LOCAL_RUN_KEYS[spec.runkey][0])
+        _start_rows(plan, add)
+        moment[0] += timedelta(minutes=12)
+        _stop_rows(plan, add)
+        return rows, None
+    running_at = None
+    hcal_in = spec.fate != "out"
+    for number, state in enumerate(plan.states):
+        if state == "Running" and running_at is None:
+            running_at = len(rows)
+        if state == "Stopping":
+            moment[0] += timedelta(minutes=35)
+        add(RC_STATE, state, 20)
+        if number == 0:
+            add(LVL0_HCAL, "In" if hcal_in else "Out")
+            if hcal_in:
+                _level1_rows(plan, add, GLOBAL_FULLPATH)
+        elif state == "Starting":
+            add("CMS.LVL0:START_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
+            _start_rows(plan, add)
+        elif state == "Stopping":
+            _stop_rows(plan, add)
+            add("CMS.LVL0:STOP_TIME_T", moment[0].strftime("%Y-%m-%d %H:%M:%S"), 1, DATE_TABLE)
+    return rows, running_at
+
+
+def _level1_rows(plan: "RunPlan", add, fullpath: str) -> None:
+    add(LEVEL1_FULLPATH, fullpath)
+    add(LEVEL1_RUNKEY, plan.spec.runkey)
+    add("CMS.HCAL_LEVEL_1:HCAL_TIME_OF_FM_START", fm_start_text(plan.start))
+
+
+def _spelled(plan: "RunPlan", partition: str) -> str:
+    return plan.spec.laser_spelling if partition == "HCAL_Laser" else partition
+
+
+def _start_rows(plan: "RunPlan", add) -> None:
+    if not plan.partitions:
+        return
+    masked = sorted({item for p in plan.partitions
+                     for item in list_items(plan.keys[(p, "MASKED_RESOURCES")] or "[]")})
+    add("CMS.HCAL_LEVEL_1:EMPTY_FMS", format_list(plan.spec.empty))
+    add("CMS.HCAL_LEVEL_1:MASKED_RESOURCES", format_list(masked))
+    for p in plan.partitions:
+        for name in parameters(p):
+            text = _start_text(plan, p, name)
+            if text is not None:
+                add(full_name(_spelled(plan, p), name), text)
+
+
+def _start_text(plan: "RunPlan", partition: str, name: str) -> Optional[str]:
+    if name == "HCAL_TIME_OF_FM_START":
+        return fm_start_text(plan.start)
+    if plan.spec.kind == "local":
+        text = local_text(partition, name, plan.spec.runkey)
+        if text is not None:
+            return text
+    key = plan.keys[(partition, name)]
+    if key is None:
+        return None
+    return apply_style(render(partition, name, key), plan.styles.get((partition, name), ""))
+
+
+def _stop_rows(plan: "RunPlan", add) -> None:
+    overrides = set(plan.spec.stop)
+    for p in plan.partitions:
+        names = list(STOP_PARAMETERS) + [n for q, n in plan.spec.stop if q == p and n not in STOP_PARAMETERS]
+        for name in names:
+            key = plan.keys[(p, name)]
+            if key is None:
+                continue
+            if (p, name) in overrides:
+                text = apply_style(stop_text(p, name, key), plan.styles.get((p, name), ""))
+            else:
+                text = _start_text(plan, p, name)
+            add(full_name(_spelled(plan, p), name), text)

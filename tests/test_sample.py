@@ -49,7 +49,7 @@ def start_values(connection, run):
 
 
 def normalise(value):
-    """Return the value as the comparison sees it: LF line ends, no white space at either end."""
+    """Return the value as the comparison normalises it: LF line ends, no white space at either end."""
     return value.replace("\r\n", "\n").strip()
 
 
@@ -272,11 +272,13 @@ def test_multiline_formats(built):
     values = start_values(connection, manifest["runs"][0]["run"])
     assert "include(/uTCA/uHTR-GlobalRun.cfg:pro)" in values["CMS.HCAL_HBHE:HCAL_CFGSCRIPT"]
     snippet = values["CMS.HCAL_HF:MASTER_CFGSCRIPT"]
-    assert "<mastersnippet>" in snippet and 'Partition="HF;HO"' in snippet
+    assert "<mastersnippet>" in snippet
+    assert 'Partition="HF;HO"' in snippet
     assert re.search(r'<include file="[^"]+" version="\d+"/>', snippet)
     assert re.search(r'<FMParameter name="\w+" type="\w+" value="[^"]*"', snippet)
     cfgdoc = values["CMS.HCAL_HBHE:CFGDOC_TXT"]
-    assert "hcal::uHTRManager {" in cfgdoc and '<LocalRunkey name="LED-HBHE">' in cfgdoc
+    assert "hcal::uHTRManager {" in cfgdoc
+    assert '<LocalRunkey name="LED-HBHE">' in cfgdoc
     assert 200 <= cfgdoc.count("\n") <= 400
     assert re.search(r"^main\.inselect\.cyclic_gen_enable 0x[0-9A-F]+$", values["CMS.HCAL_HO:HCAL_ICICONTROL_MULTI"], re.M)
     assert re.match(r"slot1:HBHE 0x[0-9A-F]{4}/0x[0-9A-F]{4};slot2:", values["CMS.HCAL_HBHE:UHTRMANAGER_FIRMWARE_CRATE20"])
@@ -290,7 +292,8 @@ def test_largest_pair_is_a_full_dump(built):
     pair = manifest["largest_pair"]
     old = start_values(connection, pair["run1"])["CMS.HCAL_HBHE:CFGDOC_TXT"].split("\n")
     new = start_values(connection, pair["run2"])["CMS.HCAL_HBHE:CFGDOC_TXT"].split("\n")
-    assert len(old) >= 20000 and len(new) >= 20000
+    assert len(old) >= 20000
+    assert len(new) >= 20000
     changed = [line for line in difflib.unified_diff(old, new, n=0, lineterm="")
                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert 200 <= len(changed) <= 400
