@@ -7,8 +7,8 @@ Two kinds of text are understood, chosen by the first non-blank character:
   regular-expression pass, not an XML parser, so unquoted attribute values, stray end
   tags and unclosed elements do not stop it. An end tag closes the nearest open element
   of that name and everything opened inside it; an end tag with no open element of that
-  name is ignored. Comments, CDATA sections, processing instructions and declarations
-  are skipped.
+  name is ignored. Self-closing tags, comments, CDATA sections, processing
+  instructions and declarations open nothing and are skipped.
 * Anything else is taken as brace-delimited configuration: the innermost open ``{``,
   shown as its line up to the brace, e.g. ``hcal::uHTRManager {``. Braces inside quoted
   strings or comments are counted too.
@@ -28,11 +28,11 @@ MAX_CONTEXT_CHARS = 80
 #: Attributes that identify an element, in order of preference (matched without case).
 IDENTIFYING_ATTRIBUTES = ("name", "id", "file", "partition", "key", "type")
 
+#: A comment, a CDATA section or a tag. One leading "<" and greedy attribute text keep the
+#: scan fast. Processing instructions and declarations never match, since a tag name must
+#: start with a letter or "_". A self-closing tag matches with attrs ending in "/".
 _XML_TOKEN = re.compile(
-    r"<!--.*?-->"
-    r"|<!\[CDATA\[.*?\]\]>"
-    r"|<[?!][^>]*>"
-    r"|<(?P<close>/?)(?P<name>[A-Za-z_][\w:.\-]*)(?P<attrs>[^<>]*?)(?P<empty>/?)>",
+    r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|(?P<close>/?)(?P<name>[A-Za-z_][\w:.\-]*)(?P<attrs>[^<>]*)>)",
     re.S,
 )
 _ATTRIBUTE = re.compile(r"([A-Za-z_][\w:.\-]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+)")
@@ -69,7 +69,7 @@ def _line_offsets(lines: Sequence[str], positions: Sequence[int]) -> List[int]:
 
 def _scan_xml(text: str, offsets: Sequence[int]) -> List[str]:
     """Return, for each offset, the label of the innermost element open before it."""
-    tags = [match for match in _XML_TOKEN.finditer(text, 0, offsets[-1]) if match.group("name")]
+    tags = [match for match in _XML_TOKEN.finditer(text, 0, offsets[-1]) if match[2] and match[3][-1:] != "/"]
     starts = [match.start() for match in tags]
     labels: List[str] = []
     stack: List["re.Match[str]"] = []
@@ -77,8 +77,6 @@ def _scan_xml(text: str, offsets: Sequence[int]) -> List[str]:
     for offset in offsets:
         stop = bisect_left(starts, offset, done)
         for match in tags[done:stop]:
-            if match.group("empty"):
-                continue
             if not match.group("close"):
                 stack.append(match)
                 continue

@@ -19,9 +19,6 @@ Spans = Tuple[Span, ...]
 #: A word, a run of whitespace, or one other character. Tokens cover the line without gaps.
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
-_WORD_RUN = re.compile(r"\w+")
-_SPACE_RUN = re.compile(r"\s+")
-
 #: Changed middles longer than this (in characters) are marked as one span, unaligned.
 MAX_LINE_CHARS = 5000
 
@@ -65,26 +62,34 @@ def _common_ends(old: str, new: str) -> Tuple[int, int]:
     """
     prefix = _common_prefix_length(old, new)
     suffix = _common_suffix_length(old, new, min(len(old), len(new)) - prefix)
-    old_end, new_end = len(old) - suffix, len(new) - suffix
-    prefix -= _run_cut(old[max(0, prefix - MAX_RUN) : prefix][::-1], old[prefix : prefix + 1], new[prefix : prefix + 1])
-    suffix -= _run_cut(old[old_end : old_end + MAX_RUN], old[old_end - 1 : old_end], new[new_end - 1 : new_end])
+    if prefix and _cuts_run(old[prefix - 1], old[prefix : prefix + 1], new[prefix : prefix + 1]):
+        prefix -= _run_length(old[max(0, prefix - MAX_RUN) : prefix][::-1])
+    if suffix:
+        old_end, new_end = len(old) - suffix, len(new) - suffix
+        if _cuts_run(old[old_end], old[old_end - 1 : old_end], new[new_end - 1 : new_end]):
+            suffix -= _run_length(old[old_end : old_end + MAX_RUN])
     return prefix, suffix
 
 
-def _run_cut(kept: str, old_next: str, new_next: str) -> int:
-    """Return how many characters of `kept` belong to a run that the boundary cuts.
+def _kind(char: str) -> str:
+    """Return "w" for a word character, "s" for whitespace, "" for anything else or ""."""
+    if char.isalnum() or char == "_":
+        return "w"
+    return "s" if char.isspace() else ""
 
-    `kept` is the common text next to the boundary, read away from it, and `old_next`
-    and `new_next` are the characters just across it (empty at a line end). The run is
-    cut when either of them is of the same kind (word or whitespace) as ``kept[0]``.
+
+def _cuts_run(edge: str, old_next: str, new_next: str) -> bool:
+    """Tell whether the boundary after the common character `edge` splits a word or space run.
+
+    `old_next` and `new_next` are the characters across the boundary (empty at a line end).
     """
-    for pattern in (_WORD_RUN, _SPACE_RUN):
-        run = pattern.match(kept)
-        if run is not None:
-            if pattern.match(old_next) or pattern.match(new_next):
-                return run.end()
-            return 0
-    return 0
+    kind = _kind(edge)
+    return bool(kind) and (kind == _kind(old_next) or kind == _kind(new_next))
+
+
+def _run_length(text: str) -> int:
+    """Return the length of the word or whitespace run that starts `text`."""
+    return _TOKEN.match(text).end()
 
 
 def _common_prefix_length(a: str, b: str) -> int:

@@ -153,3 +153,36 @@ def test_split_lines_round_trip(text):
     lines = split_lines(text)
     joined = "\n".join(lines) + ("\n" if lines and text.endswith("\n") else "")
     assert joined == text
+
+
+def changed_sample_values(path: Path) -> set:
+    """Return every (old, new) pair of differing values of one name in consecutive runs.
+
+    Each run's value of a name is the string of its row with the lowest ID, as the reader
+    takes it; a missing string counts as "".
+    """
+    import sqlite3
+
+    connection = sqlite3.connect(str(path))
+    try:
+        rows = connection.execute(
+            "SELECT p.NAME, s.VALUE FROM RUNSESSION_PARAMETER p "
+            "JOIN RUNSESSION_STRING s ON s.RUNSESSION_PARAMETER_ID = p.ID "
+            "WHERE p.ID IN (SELECT MIN(ID) FROM RUNSESSION_PARAMETER GROUP BY RUNNUMBER, NAME) "
+            "ORDER BY p.NAME, p.RUNNUMBER"
+        ).fetchall()
+    finally:
+        connection.close()
+    pairs = set()
+    for (name, value), (next_name, next_value) in zip(rows, rows[1:]):
+        if name == next_name and value != next_value:
+            pairs.add((value or "", next_value or ""))
+    return pairs
+
+
+@pytest.mark.skipif(PATCH is None, reason="GNU patch is not installed")
+def test_patch_reproduces_sample_changes(sample_db):
+    pairs = changed_sample_values(sample_db[0])
+    assert len(pairs) >= 10
+    for old, new in sorted(pairs):
+        check_round_trip(old, new, context=3)
