@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--runs", type=int, metavar="N", help="number of runs (default: the curated sequence)")
     sample.set_defaults(handler=cmd_sample_db)
 
+    poll = commands.add_parser("poll", parents=[common], help="watch for new global runs and log their changes",
+                               description="Diff every new global run against each partition's baseline "
+                               "and append the changes to the change log. Runs until SIGTERM or SIGINT.")
+    poll.add_argument("--once", action="store_true", help="handle the pending global runs, then exit")
+    poll.add_argument("--interval", type=float, metavar="SECONDS",
+                      help="seconds between two polls (default: the poll_interval setting, 30)")
+    poll.set_defaults(handler=cmd_poll)
+
     history = commands.add_parser("history", parents=[common], help="list the runs where a parameter changed",
                                   description="List every run in RUN1..RUN2 whose value of PARAMETER differs "
                                   "from the previous run that recorded it, with the diff of each step. "
@@ -201,6 +209,12 @@ def cmd_sample_db(args: argparse.Namespace) -> int:
     manifest = build_sample(args.path, runs=args.runs)
     print(f"wrote {args.path} with {len(manifest['runs'])} runs; manifest {manifest_path(args.path)}")
     return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from .poller import cmd_poll as run_poller
+
+    return run_poller(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
