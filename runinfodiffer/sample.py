@@ -187,6 +187,7 @@ class _Sequence:
 
     def __init__(self) -> None:
         self.plans: List[RunPlan] = []
+        self.first_ids = [1]  # first_ids[i]: ID of the first row of run i in a full build
         self.keys = {(p, name): sv.initial_key(p, name) for p in ALL for name in sv.parameters(p)
                      if name != "HCAL_TIME_OF_FM_START"}
         self.styles: Dict[Tuple[str, str], str] = {}
@@ -219,6 +220,15 @@ class _Sequence:
         if run not in numbers:
             raise ValueError(f"run {run} is not part of the sample sequence; rebuild the database with build_sample")
         return numbers.index(run) + 1
+
+    def first_id(self, index: int) -> int:
+        """Return the ID of the first row of run `index` in a database built at once."""
+        plans = self.get(index)
+        with self.lock:
+            while len(self.first_ids) <= index:
+                rows, _ = sv.run_rows(plans[len(self.first_ids) - 1])
+                self.first_ids.append(self.first_ids[-1] + len(rows))
+            return self.first_ids[index]
 
     def _plan(self, index: int, spec: RunSpec) -> RunPlan:
         self.run += spec.gap
@@ -397,6 +407,8 @@ def append_runs(path: Union[str, Path], count: int, *, step_delay: float = 0.0) 
     committed in two transactions, before and from its Running row, with a pause of
     `step_delay` seconds after each, so that a concurrent reader sees it grow.
     """
+    if count < 0:
+        raise ValueError(f"invalid run count {count}: expected 0 or more")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"sample database {path} not found; create it with build_sample first")
@@ -406,7 +418,9 @@ def append_runs(path: Union[str, Path], count: int, *, step_delay: float = 0.0) 
             f"SELECT MAX(RUNNUMBER), MAX(ID) FROM {PARAMETER_TABLE}").fetchone()
         done = 0 if highest is None else _SEQUENCE.count_through(highest)
         plans = _SEQUENCE.get(done + count)
-        next_id = (max_id or 0) + 1
+        # IDs follow the full build even while a test holds back some rows of the last
+        # run, so that writing those rows back later cannot collide with new rows.
+        next_id = max(_SEQUENCE.first_id(done), (max_id or 0) + 1)
         for plan in plans[done:]:
             next_id = _write_run(connection, plan, next_id, step_delay)
     finally:

@@ -409,6 +409,37 @@ def test_append_continues_the_sequence(tmp_path):
     assert json.loads(manifest_path(grown).read_text()) == manifest
 
 
+def test_append_keeps_ids_of_held_back_rows(tmp_path):
+    path = tmp_path / "held.sqlite"
+    build_sample(path, runs=10)
+    connection = sqlite3.connect(str(path))
+    highest = rows(connection, "SELECT MAX(ID) FROM RUNSESSION_PARAMETER")[0][0]
+    held_parameters = rows(connection, "SELECT * FROM RUNSESSION_PARAMETER WHERE ID > ?", highest - 3)
+    held_strings = rows(connection, "SELECT * FROM RUNSESSION_STRING WHERE RUNSESSION_PARAMETER_ID > ?", highest - 3)
+    with connection:
+        connection.execute("DELETE FROM RUNSESSION_PARAMETER WHERE ID > ?", (highest - 3,))
+        connection.execute("DELETE FROM RUNSESSION_STRING WHERE RUNSESSION_PARAMETER_ID > ?", (highest - 3,))
+    connection.close()
+
+    append_runs(path, 1)
+
+    connection = sqlite3.connect(str(path))
+    with connection:
+        connection.executemany("INSERT INTO RUNSESSION_PARAMETER VALUES (?, ?, ?, ?, ?, ?)", held_parameters)
+        connection.executemany("INSERT INTO RUNSESSION_STRING VALUES (?, ?)", held_strings)
+    connection.close()
+    build_sample(tmp_path / "whole.sqlite", runs=11)
+    # RUNSESSION_STRING dumps in insertion order, and the held-back rows came back last.
+    assert sorted(dump(path)) == sorted(dump(tmp_path / "whole.sqlite"))
+
+
+def test_append_rejects_negative_count(tmp_path):
+    path = tmp_path / "sample.sqlite"
+    build_sample(path, runs=1)
+    with pytest.raises(ValueError, match="invalid run count -1"):
+        append_runs(path, -1)
+
+
 def test_append_to_empty_database_starts_the_sequence(tmp_path):
     path = tmp_path / "empty.sqlite"
     manifest = build_sample(path, runs=0)
