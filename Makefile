@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: demo test test-unit bench clean
+.PHONY: demo test test-unit bench clean docs
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,7 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+# Regenerate the CLI reference after changing an option (a test compares it).
+docs:
+	$(PYTHON) -m runinfodiffer.clidoc > docs/cli.md
