@@ -1,8 +1,8 @@
 """The diff model shared by the engine, the comparison and every renderer.
 
 The engine fills `TextDiff` and `ListDiff` from two strings; `compare` wraps them into
-`Change` and `RunDiff`; the text, JSON and HTML renderers read them. Nothing here knows
-about databases or HTML. `to_dict` methods give the JSON form with a stable key order.
+`Change` and `RunDiff`; the text, JSON and HTML renderers read them. This module imports
+no database or HTML code. `to_dict` methods give the JSON form with a stable key order.
 """
 
 from __future__ import annotations
