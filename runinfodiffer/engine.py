@@ -1,10 +1,11 @@
 """Line diff of two texts into the `TextDiff` model, and item diff of list values.
 
 Two matchers find the changed line blocks. Small inputs use difflib's SequenceMatcher
-with autojunk off, which costs nothing to import. Inputs above `LIBGIT2_MIN_LINES` use
-libgit2's xdiff through pygit2, imported on first use because the import costs tens of
-milliseconds and every CGI request is a new process. Without pygit2 every input goes
-to difflib, which is correct but quadratic on large inputs.
+with autojunk off, which costs little to import. Inputs above `LIBGIT2_MIN_LINES`, and
+small ones with many repeated lines (see `choose_matcher`), use libgit2's xdiff through
+pygit2. pygit2 is imported on first use because the import costs tens of milliseconds
+and every CGI request is a new process. Without pygit2 every input goes to difflib,
+which is correct but quadratic or worse on large or repetitive inputs.
 
 Lines are split on "\\n" only. A last line without "\\n" never matches a line that has
 one, so a change of the final newline alone shows as one removed and one added line, as
@@ -23,6 +24,9 @@ from .words import mark_pair
 #: Inputs with more lines than this (old and new together) go to libgit2 when pygit2 is
 #: installed. Below it difflib is faster than importing pygit2.
 LIBGIT2_MIN_LINES = 2000
+
+#: Maximum count of (old line, equal new line) pairs that difflib gets; see `choose_matcher`.
+DIFFLIB_MAX_PAIRS = 20000
 
 #: Values that mean a list with no items, besides ``[]``. RunInfo stores these spellings
 #: when a function manager left a list parameter unset.
@@ -103,18 +107,33 @@ def _change_blocks(old: str, new: str, old_lines: List[str], new_lines: List[str
     """Return the changed line blocks in order, separated by at least one equal line."""
     if old == new:
         return []
-    if len(old_lines) + len(new_lines) > LIBGIT2_MIN_LINES:
+    if choose_matcher(old_lines, new_lines) == "libgit2":
         try:
             import pygit2  # noqa: F401  (only checks that it is installed)
         except ImportError:
             import logging  # only here: importing logging costs milliseconds per process
 
             logging.getLogger(__name__).warning(
-                "pygit2 is not installed, so %d lines are diffed with difflib, which is slow; "
+                "pygit2 is not installed, so %d lines are diffed with difflib, which can be slow; "
                 "install pygit2", len(old_lines) + len(new_lines))
         else:
             return _libgit2_blocks(old, new)
     return _difflib_blocks(old, new, old_lines, new_lines)
+
+
+def choose_matcher(old_lines: List[str], new_lines: List[str]) -> str:
+    """Return "difflib" for inputs that difflib diffs quickly, else "libgit2".
+
+    difflib's longest-match search visits every (old line, equal new line) pair, and does
+    so again for each block it finds, so repeated lines make it blow up long before the
+    line count does: 1,000 lines alternating between two values take about 7 s. Inputs
+    with more than DIFFLIB_MAX_PAIRS such pairs go to libgit2 as large inputs do.
+    """
+    if len(old_lines) + len(new_lines) > LIBGIT2_MIN_LINES:
+        return "libgit2"
+    counts = Counter(new_lines)
+    pairs = sum(counts[line] for line in old_lines)
+    return "libgit2" if pairs > DIFFLIB_MAX_PAIRS else "difflib"
 
 
 def _difflib_blocks(old: str, new: str, old_lines: List[str], new_lines: List[str]) -> List[Block]:

@@ -15,14 +15,14 @@ from runinfodiffer.model import DiffLine, ListDiff
 
 @pytest.fixture()
 def matcher(request, monkeypatch):
-    """Force the libgit2 matcher (0) or the difflib matcher (10**9) for one test."""
-    if request.param == 0:
+    """Force the matcher named by the parameter ("libgit2" or "difflib") for one test."""
+    if request.param == "libgit2":
         pytest.importorskip("pygit2")
-    monkeypatch.setattr(engine, "LIBGIT2_MIN_LINES", request.param)
+    monkeypatch.setattr(engine, "choose_matcher", lambda old_lines, new_lines: request.param)
     return request.param
 
 
-BOTH = pytest.mark.parametrize("matcher", [0, 10**9], ids=["libgit2", "difflib"], indirect=True)
+BOTH = pytest.mark.parametrize("matcher", ["libgit2", "difflib"], indirect=True)
 
 
 def numbered(count: int, change: dict = None) -> str:
@@ -195,6 +195,16 @@ def test_large_values_use_libgit2():
     diff = diff_text(old, new, context=0)
     assert [hunk.header for hunk in diff.hunks] == ["@@ -1501 +1501 @@"]
     assert "pygit2" in sys.modules
+
+
+def test_matcher_by_size_and_repetition():
+    unique = [f"line {k}" for k in range(500)]
+    assert engine.choose_matcher(unique, unique) == "difflib"
+    assert engine.choose_matcher(unique * 3, unique * 2) == "libgit2"
+    alternating = ["a", "b"] * 500
+    assert engine.choose_matcher(alternating, alternating[1:]) == "libgit2"
+    braces = unique + ["}"] * 100
+    assert engine.choose_matcher(braces, braces) == "difflib"
 
 
 def test_small_values_do_not_import_pygit2():

@@ -1,7 +1,7 @@
 """Property tests: GNU patch applies `format_unified` output to the old text and gives the new text.
 
-Both matchers (difflib and libgit2) run on every generated example, by lowering
-`engine.LIBGIT2_MIN_LINES` for the libgit2 run.
+Both matchers (difflib and libgit2) run on every generated example, by replacing
+`engine.choose_matcher` for the run.
 """
 
 from __future__ import annotations
@@ -112,18 +112,51 @@ def check_round_trip(old: str, new: str, context: int) -> None:
 
 
 @pytest.mark.skipif(PATCH is None, reason="GNU patch is not installed")
-@pytest.mark.parametrize("matcher_min_lines", [0, 10**9], ids=["libgit2", "difflib"])
+@pytest.mark.parametrize("matcher", ["libgit2", "difflib"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pair=text_pairs(), context=st.integers(0, 4))
-def test_patch_reproduces_new_text(matcher_min_lines, pair, context):
-    if matcher_min_lines == 0:
+def test_patch_reproduces_new_text(matcher, pair, context):
+    if matcher == "libgit2":
         pytest.importorskip("pygit2")
-    saved = engine.LIBGIT2_MIN_LINES
-    engine.LIBGIT2_MIN_LINES = matcher_min_lines
+    saved = engine.choose_matcher
+    engine.choose_matcher = lambda old_lines, new_lines: matcher
     try:
         check_round_trip(pair[0], pair[1], context)
     finally:
-        engine.LIBGIT2_MIN_LINES = saved
+        engine.choose_matcher = saved
+
+
+@settings(max_examples=150, deadline=None)
+@given(pair=text_pairs(), budget=st.integers(0, 12))
+def test_budget_keeps_prefix_of_hunks(pair, budget):
+    full = diff_text(*pair, context=1, budget=None)
+    cut = diff_text(*pair, context=1, budget=budget)
+    assert (cut.added, cut.removed, cut.total_hunks) == (full.added, full.removed, full.total_hunks)
+    if full.changed_lines <= budget:
+        assert cut.hunks == full.hunks
+        assert not cut.truncated
+        return
+    assert cut.truncated
+    shown = sum(1 for hunk in cut.hunks for line in hunk.lines if line.kind != " ")
+    assert shown == budget
+    if budget == 0:
+        assert cut.hunks == []
+        return
+    assert cut.hunks[:-1] == full.hunks[: len(cut.hunks) - 1]
+    last, original = cut.hunks[-1], full.hunks[len(cut.hunks) - 1]
+    assert hunk_begin(last) == hunk_begin(original)
+    assert last.context == original.context
+
+
+def hunk_begin(hunk):
+    """Return the 0-based old and new line index where a hunk begins.
+
+    A side with count 0 states the line before the hunk, so its start is not shifted.
+    """
+    return (
+        hunk.old_start - 1 if hunk.old_count else hunk.old_start,
+        hunk.new_start - 1 if hunk.new_count else hunk.new_start,
+    )
 
 
 @settings(max_examples=200, deadline=None)
