@@ -21,10 +21,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from .sockets import socket_owner_pid
+from .sockets import QuietHTTPServer, socket_owner_pid
 
 Action = Union[str, Tuple[str, float]]
 
@@ -49,7 +49,7 @@ class SlackEndpoint:
         self.default: Action = "ok"
         self.received: List[Received] = []
         self.condition = threading.Condition()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

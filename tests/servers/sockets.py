@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from http.server import ThreadingHTTPServer
 from typing import Optional
 
 
@@ -52,3 +54,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that ignores clients vanishing mid-request (killed bots)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)

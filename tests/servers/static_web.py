@@ -11,12 +11,12 @@ import email.utils
 import hashlib
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import List, Optional
 from urllib.parse import unquote, urlsplit
 
-from .sockets import socket_owner_pid
+from .sockets import QuietHTTPServer, socket_owner_pid
 
 
 @dataclass
@@ -34,10 +34,11 @@ class StaticWebServer:
         self.root = Path(root)
         self.track_owners = track_owners
         self.requests: List[Request] = []
-        #: When set, every request gets this status with an empty body.
+        #: When set, every request for a path under `fail_prefix` gets this status.
         self.fail_status: Optional[int] = None
+        self.fail_prefix = "/"
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -83,7 +84,7 @@ class StaticWebServer:
                 self.wfile.write(body)
 
             def _respond(self, path: str):
-                if server.fail_status is not None:
+                if server.fail_status is not None and path.startswith(server.fail_prefix):
                     return server.fail_status, b"", {}
                 file = (server.root / path.lstrip("/")).resolve()
                 if server.root.resolve() not in file.parents or not file.is_file():
