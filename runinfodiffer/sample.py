@@ -58,7 +58,7 @@ MARK_AND_PASS = "HCAL_uHTRManager_zsMarkAndPass"
 DISABLE_ZS = "HCAL_uHTRManager_DisableZS"
 TPG_TAG = "HCAL_uHTRManager_TPG_TAG"
 SNIPPET = "MASTERSNIPPET_SELECTED"
-CAPS = {"laser_spelling": "HCAL_LASER"}
+UPPER_LASER = {"laser_spelling": "HCAL_LASER"}
 
 _STATES = {
     "running": ("Configuring", "Configured", "Starting", "Running", "Stopping", "Configured"),
@@ -97,6 +97,7 @@ class RunSpec:
     runkey: str = "global_HCAL"
 
 
+# _g and _l build a global and a local RunSpec; BASE_SEQUENCE uses them on every line.
 def _g(gap: int, *injections: tuple, **options) -> RunSpec:
     return RunSpec(gap, "global", injections=injections, **options)
 
@@ -114,17 +115,17 @@ BASE_SEQUENCE = (
     _g(1, fate="halted"),
     _g(3, (ALL, "HCAL_DAQ_RELEASE", "edit"), ((HBHE, HF), "AMC13_FIRMWARE_T1", "edit")),
     _l(1, "Pedestal-HF"),
-    _l(2, "Laser-HBHE", **CAPS),
+    _l(2, "Laser-HBHE", **UPPER_LASER),
     _g(3, (HBHE, "CFGDOC_TXT", "edit"), ((HBHE, HO), "HCAL_ICICONTROL_MULTI", "edit"),
        (LASER, "HCAL_LPMCONTROL", "edit"), (HF, "FM_URL", "edit"),
        (HF, "uHTRManager_Firmware_Crate22", "edit"), (HO, "MASTER_CFGSCRIPT", "edit")),
     _g(1, (HBHE, "MASKED_RESOURCES", "add", "hcalEventBuilder_0"),
        (HO, "HCAL_PICONTROL_MULTI", "edit"), empty=(HO, LASER)),
     _l(3, "LED-HO"),
-    _g(1, (HBHE, "MASKED_RESOURCES", "add", "hcalTrigger_2"), **CAPS),
-    _g(1, (HF, DISABLE_ZS, "remove"), **CAPS),
+    _g(1, (HBHE, "MASKED_RESOURCES", "add", "hcalTrigger_2"), **UPPER_LASER),
+    _g(1, (HF, DISABLE_ZS, "remove"), **UPPER_LASER),
     _g(3, (HF, DISABLE_ZS, "restore"), (HF, "CFGDOC_TXT", "crlf"),
-       (HBHE, "HCAL_LPMCONTROL", "trailing"), **CAPS),
+       (HBHE, "HCAL_LPMCONTROL", "trailing"), **UPPER_LASER),
     _l(1, "Pedestal-HBHE"),
     _g(1, fate="error"),
     _g(2, fate="out"),

@@ -46,7 +46,6 @@ _ROLES = {
     "HCAL_Laser": "Level2_Laser",
 }
 
-_ALL = PARTITIONS
 _COMMON = (
     "FM_URI", "FM_URL", "FM_ROLE", "EMPTY_FMS", "LOCAL_RUNKEY_SELECTED",
     "MASTERSNIPPET_SELECTED", "MASKED_RESOURCES", "HCAL_ICICONTROL_MULTI",
@@ -59,7 +58,7 @@ _COMMON = (
 #: Catalog parameter -> partitions it is diffed for. A copy of the default
 #: diffed_parameters.txt (HCAL_CFGSCRIPT and MASTER_CFGSCRIPT are commented out there);
 #: tests/test_sample.py checks that the two agree.
-CATALOG: Dict[str, Tuple[str, ...]] = {name: _ALL for name in _COMMON}
+CATALOG: Dict[str, Tuple[str, ...]] = {name: PARTITIONS for name in _COMMON}
 CATALOG.update({f"uHTRManager_Firmware_Crate{n}": ("HCAL_HBHE",) for n in CRATES["HCAL_HBHE"]})
 CATALOG["uHTRManager_Firmware_Crate38"] = ("HCAL_Laser",)
 CATALOG.update({f"uHTRManager_Firmware_Crate{n}": ("HCAL_HF",) for n in CRATES["HCAL_HF"]})
@@ -95,7 +94,7 @@ LOCAL_RUN_KEYS = {
 GLOBAL_FULLPATH = "/hcalpro/Global/HCAL_Global_2022_v4"
 
 
-def local_text(partition: str, parameter: str, runkey: str):
+def local_text(partition: str, parameter: str, runkey: str) -> Optional[str]:
     """Return the value a local run publishes in place of the global one, or None to
     publish the partition's current global value."""
     short = SHORT_NAMES[partition]
@@ -115,7 +114,7 @@ def local_text(partition: str, parameter: str, runkey: str):
     return None
 
 
-def fm_start_text(moment) -> str:
+def fm_start_text(moment: datetime) -> str:
     """Format HCAL_TIME_OF_FM_START as the FM does: day without a leading zero."""
     return f"{moment.year}-{moment.month:02d}-{moment.day} {moment:%H:%M:%S} CEST"
 
