@@ -4,7 +4,7 @@ The sample is a SQLite file with the tables of `schema.SQLITE_DDL`, filled with 
 fixed sequence of HCAL runs shaped like production RunInfo. The first
 `len(BASE_SEQUENCE)` runs are curated so that every case the diff must handle occurs.
 Later runs come from a pseudo-random generator with a fixed seed. A database grown
-with `append_runs` holds the same rows, with the same IDs, as one built at once.
+with `append_runs` contains the same rows, with the same IDs, as one built at once.
 
 The manifest, written next to the database, is the ground truth of the tests. It is
 computed from the injection log (value keys, see `sample_values`), not by diffing:
@@ -419,8 +419,8 @@ def append_runs(path: Union[str, Path], count: int, *, step_delay: float = 0.0) 
             f"SELECT MAX(RUNNUMBER), MAX(ID) FROM {PARAMETER_TABLE}").fetchone()
         done = 0 if highest is None else _SEQUENCE.count_through(highest)
         plans = _SEQUENCE.get(done + count)
-        # IDs follow the full build even while a test holds back some rows of the last
-        # run, so that writing those rows back later cannot collide with new rows.
+        # IDs follow the full build, not MAX(ID) + 1, because a test may delete the last
+        # rows of a run and write them back later with their original IDs.
         next_id = max(_SEQUENCE.first_id(done), (max_id or 0) + 1)
         for plan in plans[done:]:
             next_id = _write_run(connection, plan, next_id, step_delay)

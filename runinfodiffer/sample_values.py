@@ -353,23 +353,28 @@ def _cfgdoc(partition: str) -> List[str]:
         f"include(/uTCA/{short}/uHTR-{short}-pedestals.cfg:pro)",
         "",
     ]
+
     for crate in CRATES[partition]:
         lines += ["hcal::uHTRManager {", f"  # crate {crate}"]
         for slot in range(1, 13):
             for name in names[:settings]:
                 lines.append(f"  crate{crate}.slot{slot}.{name} = 0x{rng.randint(0x10, 0xFF):02X}")
         lines += ["}", ""]
+
     lines += ["hcal::AMC13Manager {", "  # TTC and DAQ links, one line per crate"]
     for crate in CRATES[partition]:
         lines.append(f"  amc13.crate{crate}.enable_mask 0x0FFF")
         lines.append(f"  amc13.crate{crate}.bcn_offset 0x{rng.randint(0xD00, 0xDFF):03X}")
+
     lines += ["}", "", "hcal::ngCCMManager {"]
     for crate in CRATES[partition]:
         lines.append(f"  # front-end control for crate {crate}")
         for rbx in range(1, 10):
             lines.append(f"  ngccm.crate{crate}.rbx{rbx}.qie_delay = {rng.randint(0, 24)}")
+
     lines += ["}", "", "# local run keys known to this partition"]
     lines += _xml_runkeys(short, rng)
+
     lines += ["", "hcal::TriggerAdapter {"]
     for name in ("orbit_gap_start", "orbit_gap_stop", "calib_delay", "l1a_spacing", "bc0_delay"):
         lines.append(f"  trigger.{name} = {rng.randint(10, 3500)}")
