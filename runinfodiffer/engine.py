@@ -124,10 +124,11 @@ def _change_blocks(old: str, new: str, old_lines: List[str], new_lines: List[str
 def choose_matcher(old_lines: List[str], new_lines: List[str]) -> str:
     """Return "difflib" for inputs that difflib diffs quickly, else "libgit2".
 
-    difflib's longest-match search visits every (old line, equal new line) pair, and does
-    so again for each block it finds, so repeated lines make it blow up long before the
-    line count does: 1,000 lines alternating between two values take about 7 s. Inputs
-    with more than DIFFLIB_MAX_PAIRS such pairs go to libgit2 as large inputs do.
+    difflib's longest-match search visits every (old line, equal new line) pair, and it
+    does so again for each block it finds. Repeated lines therefore make it slow long
+    before the line count is large. For example, diffing 1,000 lines that alternate
+    between two values took 7 s (Python 3.11, 2-core Xeon). Inputs with more than
+    DIFFLIB_MAX_PAIRS such pairs go to libgit2, as large inputs do.
     """
     if len(old_lines) + len(new_lines) > LIBGIT2_MIN_LINES:
         return "libgit2"

@@ -8,7 +8,6 @@ changed tokens get one span per side (the part between the common prefix and suf
 
 from __future__ import annotations
 
-import difflib
 import re
 from itertools import accumulate
 from typing import List, Tuple
@@ -137,6 +136,8 @@ def _mark_aligned(old_tokens: List[str], new_tokens: List[str], offset: int) -> 
     separated only by equal whitespace become one span, so that ``a b c`` -> ``x y z``
     is marked as one change rather than three.
     """
+    import difflib  # here, not at module level, so importing the engine stays cheap
+
     matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     old_starts = list(accumulate(map(len, old_tokens), initial=offset))
     new_starts = list(accumulate(map(len, new_tokens), initial=offset))

@@ -219,9 +219,13 @@ def test_small_values_do_not_import_pygit2():
 
 
 def test_engine_import_loads_neither_matcher():
-    code = "import sys\nimport runinfodiffer.engine\nprint('pygit2' in sys.modules)\n"
+    code = (
+        "import sys\n"
+        "import runinfodiffer.engine\n"
+        "print('pygit2' in sys.modules, 'difflib' in sys.modules, 'logging' in sys.modules)\n"
+    )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert completed.stdout.split() == ["False"]
+    assert completed.stdout.split() == ["False", "False", "False"]
 
 
 def test_parse_list_cases():
