@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""RunInfoDiffer's web interface as a CGI script: the WSGI app run by wsgiref's CGIHandler.
+"""RunInfoDiffer's web interface: a CGI script, and a WSGI script file for mod_wsgi.
 
-Apache passes settings through the environment (`SetEnv RUNINFODIFFER_CONFIG ...`).
-Logs and tracebacks go to stderr, which Apache writes to its error log.
+Run as CGI, it serves the request through wsgiref's CGIHandler; logs and tracebacks
+go to stderr, which Apache writes to its error log. mod_wsgi imports this file and
+calls `application`. Either way Apache passes the settings file with
+`SetEnv RUNINFODIFFER_CONFIG /path/to/runinfodiffer.toml`.
 """
 
 import logging
@@ -12,14 +14,15 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def main() -> None:
-    from wsgiref.handlers import CGIHandler
+def application(environ, start_response):
+    """The WSGI application, imported on the first request."""
+    from runinfodiffer.web.app import application as app
 
-    from runinfodiffer.web.app import application
-
-    logging.basicConfig(level=logging.WARNING, format="RunInfoDiffer %(levelname)s %(name)s: %(message)s")
-    CGIHandler().run(application)
+    return app(environ, start_response)
 
 
 if __name__ == "__main__":
-    main()
+    from wsgiref.handlers import CGIHandler
+
+    logging.basicConfig(level=logging.WARNING, format="RunInfoDiffer %(levelname)s %(name)s: %(message)s")
+    CGIHandler().run(application)

@@ -382,3 +382,13 @@ def _range(start: int, count: int) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;")
+
+
+def test_config_from_wsgi_environ(web, monkeypatch):
+    # mod_wsgi hands SetEnv values to the application in the environ, not os.environ.
+    other = web["tmp"] / "other"
+    other.mkdir()
+    config = write_config(other, other / "elsewhere.sqlite")
+    result = call(diff_query(330010, 330015, "format=json"), environ={"RUNINFODIFFER_CONFIG": str(config)})
+    assert result.status == 503
+    assert str(other / "elsewhere.sqlite") in result.text

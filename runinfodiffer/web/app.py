@@ -14,7 +14,6 @@ answers 500 with a plain page; no traceback ever reaches the browser.
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import RunInfoDifferError, UsageError
@@ -29,7 +28,7 @@ StartResponse = Callable[[str, List[Tuple[str, str]]], Any]
 def application(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """Handle one request; never raises."""
     request: Optional[Request] = None
-    services = Services()
+    services = Services(environ.get("RUNINFODIFFER_CONFIG") or None)
     try:
         request = Request(environ)
         response = dispatch(request, services)
@@ -111,11 +110,14 @@ def _send(response: Response, environ: Dict[str, Any], start_response: StartResp
     return [body]
 
 
+#: Reason phrases (RFC 9110) of the statuses the app sends. A table rather than
+#: http.HTTPStatus, whose enum of about 60 members every CGI request would build.
+_REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
 def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"
+    return f"{status} {_REASONS.get(status, 'Error')}"
 
 
 def _describe(environ: Dict[str, Any]) -> str:

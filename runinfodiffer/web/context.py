@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
-from wsgiref.util import application_uri
 
 from .forms import Params, parse_query
 
@@ -36,6 +35,8 @@ class Request:
 
     def absolute_url(self, **params: Any) -> str:
         """Return `url(**params)` with scheme and host, for feeds and plain-text links."""
+        from wsgiref.util import application_uri
+
         base = application_uri(self.environ)
         query = urlencode([(k, v) for k, v in _flatten(params)])
         return f"{base}?{query}" if query else base
@@ -62,9 +63,15 @@ class Response:
 
 
 class Services:
-    """Settings, catalog and database of one request, each loaded on first use."""
+    """Settings, catalog and database of one request, each loaded on first use.
 
-    def __init__(self) -> None:
+    `config_path` is the settings file named in the request's environ, where mod_wsgi
+    puts Apache's `SetEnv RUNINFODIFFER_CONFIG`; None falls back to `load_config`'s
+    search (the process environment, then the checkout).
+    """
+
+    def __init__(self, config_path: Optional[str] = None) -> None:
+        self._config_path = config_path
         self._config = None
         self._catalog = None
         self._database = None
@@ -75,7 +82,7 @@ class Services:
         if self._config is None:
             from ..config import load_config
 
-            self._config = load_config()
+            self._config = load_config(self._config_path)
         return self._config
 
     @property

@@ -8,8 +8,11 @@ is rendered (JSON, text, raw values) do not pay for it.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Optional
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -30,8 +33,27 @@ def environment():
             lstrip_blocks=True,
             # Templates never change under a running process; skip the mtime checks.
             auto_reload=False,
+            bytecode_cache=_bytecode_cache(),
         )
     return _environment
+
+
+def _bytecode_cache():
+    """Return Jinja2's file cache of compiled templates, or None when it cannot be used.
+
+    Every CGI request is a new process, so without the cache each request compiles the
+    templates it renders again. The cache lives in a private folder per user under the
+    temporary folder (`/tmp/_jinja2-cache-UID`, mode 0700), which www-data may create.
+    Entries are keyed by template name and source checksum, so an edited template is
+    compiled again.
+    """
+    from jinja2 import FileSystemBytecodeCache
+
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError) as error:
+        log.warning("template cache disabled, templates are compiled on every request: %s", error)
+        return None
 
 
 def render(name: str, **context: Any) -> str:

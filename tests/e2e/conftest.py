@@ -25,7 +25,7 @@ def apache_site(sample_db):
     site = prepare_site(CHECKOUT, database, python)
     server_folder = site.folder / "apache"
     server_folder.mkdir(mode=0o755)
-    apache = start_apache(server_folder, site.checkout, env={"RUNINFODIFFER_CONFIG": str(site.config)})
+    apache = start_apache(server_folder, site.checkout, env=site.cgi_env)
     try:
         yield apache, site, manifest
     finally:

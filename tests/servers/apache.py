@@ -8,7 +8,8 @@ helpers below:
   under /tmp (`world_readable_folder`);
 * the interpreter must be reachable by www-data, which pyenv's under /root is not, so
   CGI scripts run from a venv of Debian's /usr/bin/python3 (`cgi_venv`), cached in
-  /tmp by the hash of its requirements;
+  /tmp by the hash of its requirements, and found through `SetEnv PATH` by the
+  scripts' `#!/usr/bin/env python3` line, as docs/web.md deploys them;
 * Apache refuses `User root`, and without a User line a CGI script would run as root
   and hide permission mistakes, so the config sets `User www-data`.
 
@@ -75,7 +76,7 @@ def cgi_venv(requirements: Sequence[str] = CGI_REQUIREMENTS) -> Path:
 
 
 def copy_checkout(source: Path, target: Path, python: Path) -> Path:
-    """Copy the web interface's files to `target`, readable by all, CGI shebangs set to `python`."""
+    """Copy the web interface's files to `target`, readable by all, compiled by `python`."""
     target.mkdir(parents=True, exist_ok=True)
     target.chmod(0o755)
     for part in CHECKOUT_PARTS:
@@ -87,10 +88,10 @@ def copy_checkout(source: Path, target: Path, python: Path) -> Path:
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     for script in (target / "cgi-bin").glob("*.py"):
-        lines = script.read_text(encoding="utf-8").split("\n")
-        lines[0] = f"#!{python}"
-        script.write_text("\n".join(lines), encoding="utf-8")
         script.chmod(0o755)
+    # www-data cannot write __pycache__ here, so without this step every request would
+    # compile the package from source; the deployment docs ask for the same step.
+    subprocess.run([str(python), "-m", "compileall", "-q", str(target / "runinfodiffer")], check=True, timeout=120)
     return target
 
 
@@ -191,6 +192,15 @@ class Site:
     checkout: Path
     database: Path
     config: Path
+    python: Path
+
+    @property
+    def cgi_env(self) -> Dict[str, str]:
+        """Return the `SetEnv` values of the documented deployment.
+
+        The scripts keep their `#!/usr/bin/env python3` line, so PATH picks the venv.
+        """
+        return {"RUNINFODIFFER_CONFIG": str(self.config), "PATH": f"{self.python.parent}:/usr/bin:/bin"}
 
 
 def prepare_site(source: Path, database: Path, python: Path, prefix: str = "runinfodiffer-site-") -> Site:
@@ -215,7 +225,7 @@ def prepare_site(source: Path, database: Path, python: Path, prefix: str = "runi
         encoding="utf-8",
     )
     config.chmod(0o644)
-    return Site(folder, checkout, copy, config)
+    return Site(folder, checkout, copy, config, python)
 
 
 def tail(path: Path, lines: int = 40) -> str:
