@@ -10,6 +10,7 @@ import pytest
 from runinfodiffer import engine
 from runinfodiffer.engine import diff_items, diff_text, format_unified, parse_list, split_lines
 from runinfodiffer.model import DiffLine, ListDiff
+from runinfodiffer.words import mark_pair
 
 
 
@@ -265,3 +266,42 @@ def test_diff_items_none_cases():
     assert diff_items("[A, B]", "[A, B]") is None
     assert diff_items("not set", "[]") is None
     assert diff_items("[A,B]", "[A, B]") == ListDiff(added=["A", "B"], removed=["A,B"])
+
+
+def test_marks_one_changed_value():
+    old, new = "  c20.s04 ped=0xBC tdc=0x12", "  c20.s04 ped=0xBC tdc=0x1A"
+    assert mark_pair(old, new) == (((23, 27),), ((23, 27),))
+
+
+def test_marks_two_changed_words():
+    assert mark_pair("a b c d", "x b y d") == (((0, 1), (4, 5)), ((0, 1), (4, 5)))
+
+
+def test_marks_join_runs_split_by_spaces():
+    assert mark_pair("keep a b c", "keep x y z") == (((5, 10),), ((5, 10),))
+
+
+def test_marks_insertion_only_new_side():
+    assert mark_pair("foo", "foo bar") == ((), ((3, 7),))
+
+
+def test_marks_widen_to_whole_word():
+    assert mark_pair("rev 1970", "revision 1970") == (((0, 3),), ((0, 8),))
+    assert mark_pair("value=12;", "value=13;") == (((6, 8),), ((6, 8),))
+
+
+def test_marks_non_ascii():
+    assert mark_pair("é x", "é y") == (((2, 3),), ((2, 3),))
+
+
+def test_marks_long_list_line():
+    old = "".join(f"{700 + k}&amp;3%" for k in range(60))
+    new = old.replace("707&amp;3%", "707&amp;1%").replace("749&amp;3%", "749&amp;1%")
+    assert mark_pair(old, new) == (((78, 79), (498, 499)), ((78, 79), (498, 499)))
+
+
+def test_marks_very_long_line_one_span():
+    old, new = "x " * 20000 + "a", "x " * 20000 + "b"
+    assert mark_pair(old, new) == (((40000, 40001),), ((40000, 40001),))
+    old, new = "a " + "x " * 20000, "b " + "y " * 20000
+    assert mark_pair(old, new) == (((0, 40001),), ((0, 40001),))
