@@ -56,7 +56,7 @@ def texts(draw, lines=st.lists(line_strategy, max_size=25)):
     """Draw a text: lines joined by "\\n" or "\\r\\n", with or without a final newline."""
     items = draw(lines)
     if draw(st.booleans()) and items:
-        items = items * draw(st.integers(1, 40))
+        items = items * draw(st.integers(1, 600 // len(items)))
     separator = draw(st.sampled_from(["\n", "\r\n"]))
     text = separator.join(items)
     if items and draw(st.booleans()):
