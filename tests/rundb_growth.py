@@ -2,10 +2,12 @@
 
 Run as a program, it grows a sample database while a poller reads it::
 
-    python -m tests.rundb_growth DB SEED RUNS
+    python -m tests.rundb_growth DB SEED RUNS [MAX_BATCH [MAX_PAUSE]]
 
-It appends RUNS runs of the sample sequence in batches of 1 to 5, with a seeded random
-pause of up to 0.3 s after each batch, and prints each new run number.
+It appends RUNS runs of the sample sequence in batches of 1 to MAX_BATCH (default 5)
+runs, with a seeded random pause of up to MAX_PAUSE seconds (default 0.3) after each
+batch, and prints each new run number. A run that reaches Running is committed in two
+steps, before and from its Running row.
 """
 
 from __future__ import annotations
@@ -23,18 +25,23 @@ from runinfodiffer.schema import PARAMETER_TABLE, RC_STATE, STRING_TABLE
 ExpectedComparison = Tuple[int, Tuple[str, ...], Dict[str, Tuple[str, ...]]]
 
 
-def grow(path: Path, seed: int, runs: int) -> List[int]:
-    """Append `runs` runs in seeded batches with pauses; return the new run numbers."""
+def grow(path: Path, seed: int, runs: int, max_batch: int = 5, max_pause: float = 0.3,
+         step_delay: float = 0.02) -> List[int]:
+    """Append `runs` runs in seeded batches with pauses; return the new run numbers.
+
+    Each run that reaches Running is committed in two steps, `step_delay` seconds apart,
+    so a reader also sees runs that have not reached Running yet.
+    """
     from runinfodiffer.sample import append_runs
 
     rng = random.Random(seed)
     added: List[int] = []
     while len(added) < runs:
-        batch = min(rng.randint(1, 5), runs - len(added))
-        numbers = append_runs(path, batch)
+        batch = min(rng.randint(1, max_batch), runs - len(added))
+        numbers = append_runs(path, batch, step_delay=step_delay)
         added.extend(numbers)
         print(*numbers, sep="\n", flush=True)
-        time.sleep(rng.uniform(0.0, 0.3))
+        time.sleep(rng.uniform(0.0, max_pause))
     return added
 
 
@@ -120,7 +127,9 @@ def _changes_by_comparison(manifest: dict) -> Dict[Tuple[int, int, str], List[st
 
 def main(argv: Sequence[str]) -> int:
     path, seed, runs = Path(argv[0]), int(argv[1]), int(argv[2])
-    grow(path, seed, runs)
+    max_batch = int(argv[3]) if len(argv) > 3 else 5
+    max_pause = float(argv[4]) if len(argv) > 4 else 0.3
+    grow(path, seed, runs, max_batch, max_pause)
     return 0
 
 

@@ -23,7 +23,7 @@ from runinfodiffer.sample import FIRST_RUN, append_runs, build_sample, manifest_
 from runinfodiffer.schema import LVL0_HCAL, PARAMETER_TABLE, STRING_TABLE
 from runinfodiffer.state import PollerState, load_state, save_state
 from tests.conftest import write_config
-from tests.rundb_growth import expected_entries, hold_back_states, restore_rows, took_part
+from tests.rundb_growth import expected_entries, hold_back_states, restore_rows
 
 BASE = "http://cms.example/cgi-bin/viewDiffer.py"
 
