@@ -14,6 +14,7 @@ new connection each. Targets: the truncated view of the sample's demo pair withi
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -84,6 +85,7 @@ def measure(base: str, manifest: dict) -> Table:
          f"{SCRIPT}?runnumber1={largest['run1']}&runnumber2={largest['run2']}&view=complete", COMPLETE_TARGET),
         ("run list", f"{SCRIPT}?page=runs", None),
     ]
+    load_before = _load_average()
     fetchers = {label: _fetcher(base + path) for label, path, _ in cases}
     sizes = {label: len(fetch()) for label, fetch in fetchers.items()}
     for _ in range(WARMUP - 1):
@@ -105,9 +107,15 @@ def measure(base: str, manifest: dict) -> Table:
     table.notes.append(
         f"{ROUNDS} rounds after {WARMUP} warm-up rounds; one new HTTP connection per request; "
         "both CGI scripts run as www-data with the same /usr/bin/python3 venv. Times include "
-        "process and interpreter start, imports, the SQLite query and rendering."
+        "process and interpreter start, imports, the SQLite query and rendering. "
+        f"Load average before and after: {load_before} and {_load_average()} on {os.cpu_count()} CPUs; "
+        "other work on the machine slows the import-heavy views more than the hello script."
     )
     return table
+
+
+def _load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _fetcher(url: str) -> Callable[[], bytes]:

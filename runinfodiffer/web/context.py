@@ -6,7 +6,6 @@ catalog and database connection are loaded only when a view asks for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
@@ -52,14 +51,19 @@ def _flatten(params: Dict[str, Any]) -> List[Tuple[str, str]]:
     return pairs
 
 
-@dataclass
 class Response:
     """A complete response; `body` is text encoded as UTF-8 on the way out."""
 
-    status: int
-    body: str
-    content_type: str = HTML
-    headers: List[Tuple[str, str]] = field(default_factory=list)
+    # Plain classes rather than dataclasses in the web modules: each @dataclass runs
+    # generated code at import, a cost every CGI request pays.
+    __slots__ = ("status", "body", "content_type", "headers")
+
+    def __init__(self, status: int, body: str, content_type: str = HTML,
+                 headers: Optional[List[Tuple[str, str]]] = None):
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers if headers is not None else []
 
 
 class Services:

@@ -7,7 +7,6 @@ that the error page shows next to the form, so the app answers 400.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs
 
@@ -58,16 +57,21 @@ def parse_run_number(params: Params, name: str, label: str) -> int:
     return int(value)
 
 
-@dataclass
 class DiffQuery:
-    """A validated request for the diff of two runs."""
+    """A validated request for the diff of two runs.
 
-    run1: int
-    run2: int
-    #: Catalog spellings, in the order given; all catalog partitions when none was given.
-    partitions: List[str]
-    view: str = "truncated"
-    format: str = "html"
+    `partitions` are catalog spellings in the order given, all catalog partitions when
+    none was given; `view` is "truncated" or "complete"; `format` one of DIFF_FORMATS.
+    """
+
+    __slots__ = ("run1", "run2", "partitions", "view", "format")
+
+    def __init__(self, run1: int, run2: int, partitions: List[str], view: str = "truncated", format: str = "html"):
+        self.run1 = run1
+        self.run2 = run2
+        self.partitions = partitions
+        self.view = view
+        self.format = format
 
 
 def parse_diff_query(params: Params, catalog) -> DiffQuery:
@@ -81,13 +85,15 @@ def parse_diff_query(params: Params, catalog) -> DiffQuery:
     return DiffQuery(run1, run2, partitions, view, output)
 
 
-@dataclass
 class RawQuery:
     """A validated request for one stored value: run, partition and parameter."""
 
-    run: int
-    partition: str
-    parameter: str
+    __slots__ = ("run", "partition", "parameter")
+
+    def __init__(self, run: int, partition: str, parameter: str):
+        self.run = run
+        self.partition = partition
+        self.parameter = parameter
 
 
 def parse_raw_query(params: Params, catalog) -> RawQuery:

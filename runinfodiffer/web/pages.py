@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Tuple
 
@@ -63,6 +62,8 @@ def changes(request: Request, services: Services) -> Response:
 
 def _urn(base: str, name: str) -> str:
     """Return a stable Atom id: a name-based UUID of the configured base URL and `name`."""
+    import uuid
+
     return uuid.uuid5(uuid.NAMESPACE_URL, f"{base}#{name}").urn
 
 

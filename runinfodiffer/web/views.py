@@ -11,7 +11,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from ..errors import RunNotFound
-from .context import HTML, JSON, TEXT, Request, Response, Services
+from .context import JSON, TEXT, Request, Response, Services
 from .forms import DiffQuery, parse_diff_query, parse_raw_query
 
 log = logging.getLogger(__name__)
