@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,6 +346,18 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
+def log_to_stdout() -> None:
+    """Move the root logger's stderr handlers to stdout.
+
+    The established start command, ``nohup python -u cgi-bin/Run_Info_Diff.py local_run
+    > RunInfoDiffer.log &``, redirects only stdout, and the poller prints nothing else.
+    Errors that end the command still go to stderr.
+    """
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
+            handler.setStream(sys.stdout)
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     """Run the poller for the `poll` command and `Run_Info_Diff.py local_run`."""
     from .catalog import load_catalog
@@ -357,6 +370,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval must be a positive number of seconds, got {interval}")
     catalog = load_catalog(config.parameter_file)
     poller = Poller(config, catalog, interval=interval, url=url)
+    log_to_stdout()
 
     with StateLock(config.state):
         poller.load_state()

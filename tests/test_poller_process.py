@@ -244,6 +244,24 @@ def test_second_poller_rejected_and_sigterm(tmp_path):
     assert f"poller stopped (pid {first.pid}): last run 330080" in text
 
 
+def test_sigterm_interrupts_sleep(tmp_path):
+    database = tmp_path / "runinfo.sqlite"
+    build_sample(database)
+    folder = tmp_path / "poller"
+    config = setup_folder(folder, database)
+    log = tmp_path / "poller.log"
+    command = poll_command(config)
+    command[command.index("--interval") + 1] = "3600"
+    process = start_poller(command, log)
+    wait_for(lambda: last_run(folder) == 330080, "the sample to be processed")
+
+    stopping = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - stopping < 5
+    assert "poller stopped" in log.read_text()
+
+
 def test_sigterm_during_catchup(tmp_path):
     database = tmp_path / "runinfo.sqlite"
     build_sample(database, runs=250)
@@ -277,7 +295,8 @@ def test_local_run_once_exits_zero(tmp_path):
                             env=env, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stderr
-    assert "first start: starting after the latest global run 330080" in result.stderr
+    assert "first start: starting after the latest global run 330080" in result.stdout
+    assert result.stderr == ""
     assert last_run(folder) == 330080
 
 
