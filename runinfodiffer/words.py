@@ -80,8 +80,11 @@ def _common_ends(old: str, new: str) -> Tuple[int, int]:
     the start (or, for the suffix, forward to the end) of that run, so marks cover
     whole tokens.
     """
-    prefix = _common_prefix_length(old, new)
-    suffix = _common_suffix_length(old, new, min(len(old), len(new)) - prefix)
+    if old.isascii() and new.isascii():
+        prefix, suffix = _ascii_common_ends(old.encode("ascii"), new.encode("ascii"))
+    else:
+        prefix = _common_prefix_length(old, new)
+        suffix = _common_suffix_length(old, new, min(len(old), len(new)) - prefix)
     if prefix and _cuts_run(old[prefix - 1], old[prefix : prefix + 1], new[prefix : prefix + 1]):
         prefix -= _run_length(old[max(0, prefix - MAX_RUN) : prefix][::-1])
     if suffix:
@@ -91,20 +94,34 @@ def _common_ends(old: str, new: str) -> Tuple[int, int]:
     return prefix, suffix
 
 
-def _kind(char: str) -> str:
-    """Return "w" for a word character, "s" for whitespace, "" for anything else or ""."""
-    if char.isalnum() or char == "_":
-        return "w"
-    return "s" if char.isspace() else ""
+def _ascii_common_ends(a: bytes, b: bytes) -> Tuple[int, int]:
+    """Return the common prefix and suffix lengths of two byte strings, not overlapping.
+
+    The first differing byte is the highest set bit of the two prefixes XORed as
+    big-endian integers; little-endian does the same for the suffix. This runs in C,
+    where a Python loop would visit every character.
+    """
+    limit = min(len(a), len(b))
+    difference = int.from_bytes(a[:limit], "big") ^ int.from_bytes(b[:limit], "big")
+    prefix = limit - 1 - (difference.bit_length() - 1) // 8 if difference else limit
+    rest = limit - prefix
+    if not rest:
+        return prefix, 0
+    difference = int.from_bytes(a[len(a) - rest :], "little") ^ int.from_bytes(b[len(b) - rest :], "little")
+    return prefix, rest - 1 - (difference.bit_length() - 1) // 8 if difference else rest
 
 
 def _cuts_run(edge: str, old_next: str, new_next: str) -> bool:
     """Tell whether the boundary after the common character `edge` splits a word or space run.
 
     `old_next` and `new_next` are the characters across the boundary (empty at a line end).
+    Word characters are those of the regex class \\w: alphanumeric or "_".
     """
-    kind = _kind(edge)
-    return bool(kind) and (kind == _kind(old_next) or kind == _kind(new_next))
+    if edge.isalnum() or edge == "_":
+        return old_next.isalnum() or old_next == "_" or new_next.isalnum() or new_next == "_"
+    if edge.isspace():
+        return old_next.isspace() or new_next.isspace()
+    return False
 
 
 def _run_length(text: str) -> int:
@@ -113,16 +130,8 @@ def _run_length(text: str) -> int:
 
 
 def _common_prefix_length(a: str, b: str) -> int:
-    """Return the length of the common prefix, with C-speed operations only.
-
-    For ASCII text the first differing byte is the highest set bit of the two prefixes
-    XORed as big-endian integers; other text uses a binary search on slices.
-    """
-    limit = min(len(a), len(b))
-    if a.isascii() and b.isascii():
-        difference = int.from_bytes(a[:limit].encode("ascii"), "big") ^ int.from_bytes(b[:limit].encode("ascii"), "big")
-        return limit - 1 - (difference.bit_length() - 1) // 8 if difference else limit
-    low, high = 0, limit
+    """Return the length of the common prefix by binary search on slices (C-speed compares)."""
+    low, high = 0, min(len(a), len(b))
     while low < high:
         middle = (low + high + 1) // 2
         if a[:middle] == b[:middle]:
@@ -133,17 +142,11 @@ def _common_prefix_length(a: str, b: str) -> int:
 
 
 def _common_suffix_length(a: str, b: str, limit: int) -> int:
-    """Return the length of the common suffix, at most `limit`; see `_common_prefix_length`."""
-    if limit <= 0:
-        return 0
-    a_tail, b_tail = a[len(a) - limit :], b[len(b) - limit :]
-    if a_tail.isascii() and b_tail.isascii():
-        difference = int.from_bytes(a_tail.encode("ascii"), "little") ^ int.from_bytes(b_tail.encode("ascii"), "little")
-        return limit - 1 - (difference.bit_length() - 1) // 8 if difference else limit
-    low, high = 0, limit
+    """Return the length of the common suffix, at most `limit`, by binary search on slices."""
+    low, high = 0, max(limit, 0)
     while low < high:
         middle = (low + high + 1) // 2
-        if a_tail[limit - middle :] == b_tail[limit - middle :]:
+        if a[len(a) - middle :] == b[len(b) - middle :]:
             low = middle
         else:
             high = middle - 1
