@@ -101,8 +101,9 @@ def diff_text(old: str, new: str, *, context: int = 3, budget: Optional[int] = 2
         result.truncated = True
 
     # The cyclic garbage collector runs every few hundred allocations and rescans the
-    # young objects each time; pausing it while the DiffLine objects are built took
-    # 30% off a 100,000-line diff. None of these objects form cycles.
+    # young objects each time. Pausing it while the DiffLine objects are built cut about
+    # a quarter off the complete diff of the bench's worst case (100,000 lines). None of
+    # these objects form cycles.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -285,7 +286,7 @@ def _append_block(lines: List[DiffLine], block: Block, old_lines: List[str], new
     new_marks: List[tuple] = [()] * len(added)
     if paired:
         old_marks[:paired], new_marks[:paired] = zip(*map(mark_pair, removed[:paired], added[:paired]))
-    # map() with the class builds the lines in C, which matters for 100,000-line diffs.
+    # map() calls the class from C: about 20% faster than a comprehension on 50,000 lines.
     lines.extend(map(DiffLine, repeat(REMOVED), removed, range(block.old_start + 1, block.old_end + 1),
                      repeat(None), old_marks))
     lines.extend(map(DiffLine, repeat(ADDED), added, repeat(None), range(block.new_start + 1, block.new_end + 1),
