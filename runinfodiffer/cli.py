@@ -226,7 +226,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("serve reads the database from the settings file: set 'database' there, not --database")
     if args.config:
         os.environ[ENV_CONFIG] = args.config  # the app reads its settings per request
-    serve(args.host, args.port)
+    from .config import load_config
+
+    serve(args.host, args.port, change_log=load_config(args.config).change_log)
     return 0
 
 
