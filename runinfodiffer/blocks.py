@@ -69,7 +69,10 @@ def _line_offsets(lines: Sequence[str], positions: Sequence[int]) -> List[int]:
 
 def _scan_xml(text: str, offsets: Sequence[int]) -> List[str]:
     """Return, for each offset, the label of the innermost element open before it."""
-    tags = [match for match in _XML_TOKEN.finditer(text, 0, offsets[-1]) if match[2] and match[3][-1:] != "/"]
+    # Tags after the last offset are never needed, but a comment or CDATA section that
+    # starts before it must be matched whole, or the tags inside it would count.
+    end = len(text) if "<!--" in text or "<![CDATA[" in text else offsets[-1]
+    tags = [match for match in _XML_TOKEN.finditer(text, 0, end) if match[2] and match[3][-1:] != "/"]
     starts = [match.start() for match in tags]
     labels: List[str] = []
     stack: List["re.Match[str]"] = []

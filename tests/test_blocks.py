@@ -76,6 +76,16 @@ def test_xml_comment_and_closed_elements_skipped():
     assert contexts(XML_RUNKEYS, [2, 6, 9]) == ["<RunKeys>", "<RunKeys>", "<RunKeys>"]
 
 
+def test_xml_comment_spanning_requested_line():
+    text = "<outer>\n<!--\n<hidden>\nx\n-->\n</outer>\n"
+    assert contexts(text, [3]) == ["<outer>"]
+
+
+def test_xml_cdata_skipped():
+    text = "<outer>\n<![CDATA[ <fake> ]]>\nx\n</outer>\n"
+    assert contexts(text, [2]) == ["<outer>"]
+
+
 def test_xml_attribute_priority_order():
     text = '<a type="t" file="f.xml" id="9">\nx\n</a>\n'
     assert contexts(text, [1]) == ['<a id="9">']
