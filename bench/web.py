@@ -7,8 +7,8 @@ The "hello" script prints a fixed text and imports nothing, so it is the floor o
 any CGI request: process start, interpreter start, Apache's CGI handling.
 
 Requests run round-robin over all URLs, so load from other processes hits every URL
-alike; each figure is the median of ROUNDS requests, measured at the client, over a
-new connection each. Targets: the truncated view of the sample's demo pair within
+alike. Each figure is the median of ROUNDS requests, measured at the client, each over
+a new connection. Targets: the truncated view of the sample's demo pair within
 6x the hello script, the complete view of its largest pair within 15x.
 """
 
@@ -99,10 +99,13 @@ def measure(base: str, manifest: dict) -> Table:
     for label, _, target in cases:
         median = statistics.median(times[label])
         ratio = median / hello
+        if target is None:
+            limit, result = "none", "-"
+        else:
+            limit, result = f"<= {target:.0f}x", "PASS" if ratio <= target else "FAIL"
         table.rows.append([
             label, str(sizes[label]), f"{median * 1000:.1f} ms", f"{_percentile(times[label], 0.9) * 1000:.1f} ms",
-            f"{ratio:.1f}x", f"<= {target:.0f}x" if target else "none",
-            ("PASS" if ratio <= target else "FAIL") if target else "-",
+            f"{ratio:.1f}x", limit, result,
         ])
     table.notes.append(
         f"{ROUNDS} rounds after {WARMUP} warm-up rounds; one new HTTP connection per request; "
@@ -122,7 +125,7 @@ def _fetcher(url: str) -> Callable[[], bytes]:
     def fetch() -> bytes:
         with urllib.request.urlopen(url, timeout=60) as response:
             if response.status != 200:
-                raise RuntimeError(f"{url} answered HTTP {response.status}")
+                raise RuntimeError(f"{url} returned HTTP {response.status}, expected 200")
             return response.read()
 
     return fetch

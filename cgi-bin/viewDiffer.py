@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def application(environ, start_response):
-    """The WSGI application, imported on the first request."""
+    """Run the package's WSGI application, importing it on the first request."""
     from runinfodiffer.web.app import application as app
 
     return app(environ, start_response)

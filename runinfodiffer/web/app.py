@@ -5,10 +5,10 @@ and `runinfodiffer serve`. Routing uses the query only, so the established URLs 
 working: no `page` and no run numbers is the form; `runnumber1`/`runnumber2` is a diff;
 `view=raw` is one stored value; `page=changes|runs|status` are the other pages.
 
-Errors meant for users (RunInfoDifferError) answer with their HTTP status and message:
-400 for invalid input, 404 for unknown runs, 503 when the database is unreachable.
-Anything else is logged with its traceback to stderr (the web server's error log) and
-answers 500 with a plain page; no traceback ever reaches the browser.
+Errors meant for users (RunInfoDifferError) get their HTTP status and message: 400
+for invalid input, 404 for unknown runs, 503 when the database is unreachable. Any
+other exception is logged with its traceback to stderr (the web server's error log)
+and gets a plain 500 page, so no traceback reaches the browser.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ StartResponse = Callable[[str, List[Tuple[str, str]]], Any]
 
 
 def application(environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """Handle one request; never raises."""
+    """Handle one request; any Exception becomes an error page rather than propagating."""
     request: Optional[Request] = None
     services = Services(environ.get("RUNINFODIFFER_CONFIG") or None)
     try:

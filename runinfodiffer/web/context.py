@@ -1,7 +1,7 @@
 """Request, response and the per-request services (settings, catalog, database).
 
 Everything here is cheap to import: a CGI request is a new process, so settings,
-catalog and database connection are loaded only when a view asks for them.
+catalog and database connection are loaded only when a view needs them.
 """
 
 from __future__ import annotations

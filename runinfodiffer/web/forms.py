@@ -2,7 +2,7 @@
 
 The query keeps the parameter names of the established CGI script: `runnumber1`,
 `runnumber2` and `partition` (repeated). Every check raises UsageError with a message
-that the error page shows next to the form, so the app answers 400.
+that the error page shows next to the form, so the app responds with 400.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from urllib.parse import parse_qs
 
 from ..errors import UsageError
 
-#: Values of `view`: the default summary with previews, the side-by-side diff, one raw value.
-VIEWS = ("truncated", "complete", "raw")
+#: Values of `view` for a diff: the default summary with previews, the side-by-side diff.
+#: `view=raw` is a route of its own (see app.dispatch).
+DIFF_VIEWS = ("truncated", "complete")
 #: Values of `format` for a diff; `atom` is accepted on the change log only.
 DIFF_FORMATS = ("html", "json", "text")
 #: Values of `page`; no `page` means the diff, or the form when no run is given.
@@ -26,8 +27,8 @@ def parse_query(query_string: str) -> Params:
     """Decode a WSGI QUERY_STRING into lists of values, text as UTF-8.
 
     PEP 3333 hands over the raw bytes as a latin-1 `str`. Re-encoding restores the
-    bytes, so both percent-escaped and raw UTF-8 bytes decode to the same text;
-    invalid UTF-8 becomes U+FFFD rather than an error.
+    bytes, so both percent-escaped and raw UTF-8 bytes decode to the same text.
+    Invalid UTF-8 becomes U+FFFD rather than an error.
     """
     raw = query_string.encode("latin-1", "replace").decode("utf-8", "replace")
     return parse_qs(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
@@ -80,7 +81,7 @@ def parse_diff_query(params: Params, catalog) -> DiffQuery:
     run2 = parse_run_number(params, "runnumber2", "run number 2")
     names = [name.strip() for name in params.get("partition", []) if name.strip()]
     partitions = catalog.resolve_partitions(names)
-    view = choice(params, "view", ("truncated", "complete"), "truncated")
+    view = choice(params, "view", DIFF_VIEWS, "truncated")
     output = choice(params, "format", DIFF_FORMATS, "html")
     return DiffQuery(run1, run2, partitions, view, output)
 

@@ -1,8 +1,8 @@
 """Rows for the HTML diff views, built from the diff model.
 
 Cell contents are escaped here with markupsafe and returned as `Markup`, so templates
-print them as they are: building a few thousand cells in Python is several times
-faster than looping over text segments in Jinja2, and every piece of value text still
+print them as they are. Building a few thousand cells in Python is several times
+faster than looping over text segments in Jinja2. Every piece of value text still
 passes through `escape` exactly once.
 """
 
@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 
 from ..model import ADDED, CONTEXT, REMOVED, Change, DiffLine, Hunk
 
-#: Unchanged regions up to this many lines are included in the page, folded; longer
-#: ones show only their size and line range, and the raw values hold the full text.
+#: Unchanged regions up to this many lines are included in the page, folded. Longer
+#: ones show only their size and line range; the raw value links lead to the full text.
 MAX_FOLDED_LINES = 400
 
 _MARK_OPEN = Markup('<span class="hl">')

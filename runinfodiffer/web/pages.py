@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 #: Runs per page of the run list.
 RUNS_PER_PAGE = 25
 
-#: Short parameters read for the run list to tell which partitions took part; reading
-#: the whole catalog would fetch every large configuration text of 25 runs.
+#: Short parameters read for the run list to tell which partitions took part. Reading
+#: the whole catalog instead would fetch every large configuration text of 25 runs.
 RUN_LIST_PARAMETERS = ("EMPTY_FMS", "FM_URI", "FM_URL", "FM_ROLE", "LOCAL_RUNKEY_SELECTED", "MASKED_RESOURCES")
 
 

@@ -6,10 +6,10 @@ helpers below:
 
 * pytest's tmp_path lies under a 0700 folder, so sites live in a fresh 0755 folder
   under /tmp (`world_readable_folder`);
-* the interpreter must be reachable by www-data, which pyenv's under /root is not, so
+* the interpreter must be reachable by www-data, which pyenv's under /root is not.
   CGI scripts run from a venv of Debian's /usr/bin/python3 (`cgi_venv`), cached in
-  /tmp by the hash of its requirements, and found through `SetEnv PATH` by the
-  scripts' `#!/usr/bin/env python3` line, as docs/web.md deploys them;
+  /tmp by the hash of its requirements. Their `#!/usr/bin/env python3` line finds it
+  through `SetEnv PATH`, as docs/web.md deploys them;
 * Apache refuses `User root`, and without a User line a CGI script would run as root
   and hide permission mistakes, so the config sets `User www-data`.
 
@@ -57,8 +57,8 @@ def world_readable_folder(prefix: str) -> Path:
 def cgi_venv(requirements: Sequence[str] = CGI_REQUIREMENTS) -> Path:
     """Return the python of a venv of /usr/bin/python3 with `requirements`, building it once.
 
-    The venv lives in /tmp/runinfodiffer-cgi-venv-HASH, world-readable; a lock file
-    serialises concurrent builders and a marker file says the build finished.
+    The venv lives in /tmp/runinfodiffer-cgi-venv-HASH, world-readable. A lock file
+    serialises concurrent builders, and a marker file marks a finished build.
     """
     key = hashlib.sha256("\n".join([SYSTEM_PYTHON, *requirements]).encode()).hexdigest()[:12]
     folder = Path(f"/tmp/runinfodiffer-cgi-venv-{key}")
