@@ -70,8 +70,9 @@ class RunOutcome:
 class Poller:
     """Finds new global runs, diffs them and writes the change log and the state.
 
-    `connect` opens the database; it is called again after a failure, so a restarted
-    database server or a replaced SQLite file is picked up.
+    `connect_database` opens the database. It is called again after a failure, so the
+    poller recovers from a restarted database server. NOTE: an SQLite file replaced
+    while connected is still read through the old file until a query fails.
     """
 
     def __init__(
@@ -125,7 +126,7 @@ class Poller:
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigError(f"invalid change log {json_path(self.config.change_log)}: {error}") from error
         if stored_ids and max(stored_ids) >= state.next_entry_id:
-            # An entry written just before a crash, with the state not yet saved.
+            # Entries past the state's counter: written just before a crash, or the state was lost.
             log.info("change log %s has entry %d: next entry id %d -> %d", self.config.change_log,
                      max(stored_ids), state.next_entry_id, max(stored_ids) + 1)
             state.next_entry_id = max(stored_ids) + 1
