@@ -119,6 +119,15 @@ def test_empty_new_value(matcher):
     assert format_unified(diff, "o", "n") == "--- o\n+++ n\n@@ -1,2 +0,0 @@\n-x\n-y\n"
 
 
+@BOTH
+def test_unified_header_carries_block(matcher):
+    old = "hcal::uHTRManager {\n  a = 1;\n  b = 2;\n}\n"
+    diff = diff_text(old, old.replace("b = 2", "b = 3"), context=1)
+    assert format_unified(diff, "o", "n") == (
+        "--- o\n+++ n\n@@ -2,3 +2,3 @@ hcal::uHTRManager {\n   a = 1;\n-  b = 2;\n+  b = 3;\n }\n"
+    )
+
+
 def test_equal_values_give_no_hunks():
     diff = diff_text("same\n", "same\n")
     assert (diff.hunks, diff.added, diff.removed, diff.total_hunks) == ([], 0, 0, 0)
