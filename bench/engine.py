@@ -1,11 +1,13 @@
 """Bench section "engine": `diff_text` against `git diff --no-index` and difflib.
 
-Two inputs are measured:
+Three inputs are measured:
 
 * the largest pair: the sample database's largest changed value (manifest key
   "largest_pair") when `runinfodiffer.sample` exists, else a seeded synthetic
   brace-delimited configuration of 20,000 lines with about 300 changed lines;
-* the worst case: 50,000 lines, every one of them changed.
+* the worst case: 50,000 lines, every one of them changed;
+* a synthetic nested XML document of about 20,000 lines, without a target, to show the
+  cost of the XML block context scan.
 
 Engine time is the best of several calls in this process after one warm-up call, so
 pygit2 is already imported. The pygit2 import has its own row, and so has one call in
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -41,8 +44,14 @@ Pair = Tuple[str, str, str]
 
 
 def run(report: Report) -> None:
-    """Measure both inputs and add the timing table and the import cost table to `report`."""
+    """Measure the three inputs and add the timing table and the import cost table to `report`."""
     from runinfodiffer.engine import diff_text, split_lines
+
+    if shutil.which("git") is None:
+        table = Table("Engine time against git diff --no-index", ["check", "result"])
+        table.rows.append(["git executable on PATH", "FAIL: not found, install git to run this section"])
+        report.add(table)
+        return
 
     largest = sample_pair() or synthetic_pair()
     cases = [(largest, LARGEST_PAIR_TARGET), (worst_case_pair(), WORST_CASE_TARGET), (xml_pair(), None)]
