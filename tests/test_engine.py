@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Optional
 
 import pytest
 
@@ -26,7 +27,8 @@ def matcher(request, monkeypatch):
 BOTH = pytest.mark.parametrize("matcher", ["libgit2", "difflib"], indirect=True)
 
 
-def numbered(count: int, change: dict = None) -> str:
+def numbered(count: int, change: Optional[dict] = None) -> str:
+    """Return lines "line 1" .. "line COUNT", each ending in "\\n", with `change` replacing some by index."""
     lines = [f"line {k}" for k in range(1, count + 1)]
     for index, text in (change or {}).items():
         lines[index] = text
@@ -228,7 +230,7 @@ def test_small_values_do_not_import_pygit2():
     assert completed.stdout.split() == ["False", "True"]
 
 
-def test_engine_import_loads_neither_matcher():
+def test_engine_import_defers_heavy_modules():
     code = (
         "import sys\n"
         "import runinfodiffer.engine\n"
