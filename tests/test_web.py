@@ -186,6 +186,17 @@ def test_hostile_value_is_escaped(web):
         assert "&lt;script&gt;" in page, view
 
 
+def test_pages_forbid_scripts(web):
+    hostile = web["manifest"]["hostile_pair"]
+    page = call(diff_query(hostile["run1"], hostile["run2"], "view=complete"))
+    policy = page.header("Content-Security-Policy")
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert page.header("X-Content-Type-Options") == "nosniff"
+    raw = call(f"view=raw&run={hostile['run2']}&partition={hostile['partition']}&parameter={hostile['parameter']}")
+    assert raw.header("X-Content-Type-Options") == "nosniff"
+
+
 def test_hostile_partition_name_is_escaped(web):
     result = call(diff_query(330010, 330015, "partition=%3Cscript%3Ealert(1)%3C/script%3E"))
     assert result.status == 400
