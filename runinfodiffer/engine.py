@@ -228,6 +228,8 @@ def _cut_group(group: Group, remaining: int) -> Group:
     """
     blocks: List[Block] = []
     for block in group.blocks:
+        if remaining == 0:
+            break
         if block.size <= remaining:
             blocks.append(block)
             remaining -= block.size

@@ -175,6 +175,15 @@ def test_budget_cuts_large_first_hunk():
     assert [line.kind for line in hunk.lines] == ["-"] * 5 + ["+"] * 5
 
 
+def test_budget_filled_inside_hunk_ends_there():
+    old = numbered(10)
+    new = numbered(10, {2: "three", 5: "six", 6: "seven"})
+    diff = diff_text(old, new, context=2, budget=2)
+    (hunk,) = diff.hunks
+    assert [line.kind for line in hunk.lines] == [" ", " ", "-", "+"]
+    assert (hunk.old_start, hunk.old_count, hunk.new_start, hunk.new_count) == (1, 3, 1, 3)
+
+
 def test_budget_not_exceeded_keeps_all():
     old = numbered(30)
     new = numbered(30, {3: "x", 20: "y"})

@@ -146,6 +146,8 @@ def test_budget_keeps_prefix_of_hunks(pair, budget):
     last, original = cut.hunks[-1], full.hunks[len(cut.hunks) - 1]
     assert hunk_begin(last) == hunk_begin(original)
     assert last.context == original.context
+    if last != original:
+        assert last.lines[-1].kind != " "
 
 
 def hunk_begin(hunk):
