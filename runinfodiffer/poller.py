@@ -15,8 +15,9 @@ the change log is keyed on the run, so a poller killed at any moment and restart
 handles each global run exactly once.
 
 The first start without a state file begins after the latest global run, without
-diffing it; each partition's baseline is then set by its first appearance, so the
-first entries appear from the second global run in which a partition takes part.
+diffing it. That run becomes the baseline of the partitions that took part in it (when
+it reached Running with HCAL In); any other partition's baseline is set by its first
+appearance.
 """
 
 from __future__ import annotations
@@ -168,13 +169,23 @@ class Poller:
         return result
 
     def _choose_start(self) -> None:
+        """Start after the latest global run, taking it as the baseline of its partitions."""
         latest = self.reader.latest_global_run(self.config.global_marker)
         self.state.last_run = latest if latest is not None else 0
         if latest is None:
             log.info("first start: no global run in the database yet; every global run will be processed")
-        else:
-            log.info("first start: starting after the latest global run %d (not diffed); "
-                     "baselines are set when each partition first takes part", latest)
+            self.save()
+            return
+
+        record = self.reader.read_run(latest)
+        partitions = []
+        if record.reached_running and (record.hcal or "").strip().lower() == "in":
+            partitions = [p for p in self.catalog.partitions if record.took_part(p)]
+        for partition in partitions:
+            self.state.baselines[partition] = latest
+        log.info("first start: starting after the latest global run %d (not diffed); it is the baseline of "
+                 "%s; other partitions get theirs when they first take part",
+                 latest, ", ".join(partitions) or "no partition")
         self.save()
 
     def _handle(self, status: RunStatus, newer: Optional[int]) -> bool:

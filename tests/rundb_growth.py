@@ -79,22 +79,27 @@ def took_part(run: dict) -> List[str]:
     return [p for p in run["partitions"] if p.upper() not in empty]
 
 
-def expected_entries(manifest: dict, after: int, through: Optional[int] = None
-                     ) -> Dict[int, List[ExpectedComparison]]:
+def expected_entries(manifest: dict, after: int, through: Optional[int] = None, *,
+                     seed_baselines: bool = False) -> Dict[int, List[ExpectedComparison]]:
     """Return, per run with changes, the comparisons an uninterrupted poller writes.
 
     Follows the manifest only: the global runs above `after` (up to `through`), which
     reached Running with HCAL In, and the changes that "pairs" and "baselines" state for
     each partition against its baseline. Comparisons are ordered newest baseline first.
+    With `seed_baselines`, run `after` itself is the first baseline of its partitions,
+    as on a poller's first start.
     """
     changes = _changes_by_comparison(manifest)
     baselines: Dict[str, int] = {}
     expected: Dict[int, List[ExpectedComparison]] = {}
     for run in manifest["runs"]:
         number = run["run"]
+        eligible = run["kind"] == "global" and run["reached_running"] and run["hcal_in"]
+        if seed_baselines and number == after and eligible:
+            baselines.update((partition, number) for partition in took_part(run))
         if number <= after or (through is not None and number > through):
             continue
-        if run["kind"] != "global" or not run["reached_running"] or not run["hcal_in"]:
+        if not eligible:
             continue
         groups: Dict[int, List[str]] = {}
         for partition in took_part(run):

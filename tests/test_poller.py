@@ -48,10 +48,11 @@ def entry_shapes(folder: Path) -> Dict[int, List[tuple]]:
     }
 
 
-def expected_shapes(manifest: dict, after: int, through: "int | None" = None) -> Dict[int, List[tuple]]:
+def expected_shapes(manifest: dict, after: int, through: "int | None" = None, *,
+                    seed_baselines: bool = False) -> Dict[int, List[tuple]]:
     return {
         run: [(run1, tuple(sorted(partitions)), len(changes)) for run1, partitions, changes in comparisons]
-        for run, comparisons in expected_entries(manifest, after, through).items()
+        for run, comparisons in expected_entries(manifest, after, through, seed_baselines=seed_baselines).items()
     }
 
 
@@ -245,15 +246,18 @@ def test_first_start_begins_at_latest(tmp_path, database, caplog):
         result = poller.cycle()
     assert result.finished == 0
     assert poller.state.last_run == 330080
-    assert poller.state.baselines == {}
+    assert poller.state.baselines == {p: 330080 for p in ("HCAL_HBHE", "HCAL_HF", "HCAL_HO", "HCAL_Laser")}
     assert "first start: starting after the latest global run 330080" in caplog.text
     assert not (tmp_path / "BotUrlLog.json").exists()
 
     added = append_runs(database, 40)
     manifest = load_manifest(database)
     poller.run(once=True)
-    # Each partition's first appearance sets its baseline; entries follow from then on.
-    assert entry_shapes(tmp_path) == expected_shapes(manifest, 330080)
+    # Run 330080 is every partition's first baseline, so the next run is diffed against it.
+    shapes = entry_shapes(tmp_path)
+    assert shapes == expected_shapes(manifest, 330080, seed_baselines=True)
+    assert min(shapes) in added
+    assert shapes[min(shapes)][0][0] == 330080
     assert poller.state.last_run in added
 
 
