@@ -13,8 +13,9 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(VPY) -m pip install --quiet -e '.[bot,test]'
 	touch $@
 
+# DEMO_PORT sets the web interface's port (default 8000).
 demo: $(VENV)/.installed
-	$(VPY) -m runinfodiffer.demo
+	$(VPY) -m runinfodiffer.demo $(if $(DEMO_PORT),--port $(DEMO_PORT))
 
 test: $(VENV)/.installed
 	$(VPY) -m pytest -q
