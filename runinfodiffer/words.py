@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import accumulate
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 Span = Tuple[int, int]
 Spans = Tuple[Span, ...]
@@ -43,34 +43,45 @@ def mark_pair(old: str, new: str) -> Tuple[Spans, Spans]:
     if old == new:
         return (), ()
     prefix, suffix = _common_ends(old, new)
-    old_middle = old[prefix : len(old) - suffix]
-    new_middle = new[prefix : len(new) - suffix]
-    if _worth_aligning(old_middle) and _worth_aligning(new_middle):
-        old_tokens = _TOKEN.findall(old_middle)
-        new_tokens = _TOKEN.findall(new_middle)
-        if max(len(old_tokens), len(new_tokens)) <= MAX_TOKENS:
-            if _equal_pairs(old_tokens, new_tokens) <= MAX_TOKEN_PAIRS:
-                return _mark_aligned(old_tokens, new_tokens, prefix, autojunk=False)
-            if len(new_tokens) >= DIFFLIB_AUTOJUNK_MIN:
-                # Frequent tokens (such as "," in a long list) cannot anchor a match, which
-                # keeps the time near linear: a FED mask line of 1,800 tokens took under 15 ms.
-                return _mark_aligned(old_tokens, new_tokens, prefix, autojunk=True)
-    return _single_span(prefix, len(old_middle)), _single_span(prefix, len(new_middle))
+    old_end = len(old) - suffix
+    new_end = len(new) - suffix
+    if old_end - prefix > 1 and new_end - prefix > 1:
+        aligned = _mark_middles(old[prefix:old_end], new[prefix:new_end], prefix)
+        if aligned is not None:
+            return aligned
+    return (
+        ((prefix, old_end),) if prefix < old_end else (),
+        ((prefix, new_end),) if prefix < new_end else (),
+    )
+
+
+def _mark_middles(old_middle: str, new_middle: str, offset: int) -> Optional[Tuple[Spans, Spans]]:
+    """Align the changed middles word by word, or return None when one span each is better.
+
+    One span is better when either middle is a single token, or too long to align
+    within the caps below.
+    """
+    if len(old_middle) > MAX_LINE_CHARS or len(new_middle) > MAX_LINE_CHARS:
+        return None
+    if _TOKEN.fullmatch(old_middle) is not None or _TOKEN.fullmatch(new_middle) is not None:
+        return None
+    old_tokens = _TOKEN.findall(old_middle)
+    new_tokens = _TOKEN.findall(new_middle)
+    if max(len(old_tokens), len(new_tokens)) > MAX_TOKENS:
+        return None
+    if _equal_pairs(old_tokens, new_tokens) <= MAX_TOKEN_PAIRS:
+        return _mark_aligned(old_tokens, new_tokens, offset, autojunk=False)
+    if len(new_tokens) >= DIFFLIB_AUTOJUNK_MIN:
+        # Frequent tokens (such as "," in a long list) cannot anchor a match, which
+        # keeps the time near linear: a FED mask line of 1,800 tokens took under 15 ms.
+        return _mark_aligned(old_tokens, new_tokens, offset, autojunk=True)
+    return None
 
 
 def _equal_pairs(old_tokens: List[str], new_tokens: List[str]) -> int:
     """Return how many (old token, new token) pairs are equal."""
     counts = Counter(new_tokens)
     return sum(counts[token] for token in old_tokens)
-
-
-def _worth_aligning(middle: str) -> bool:
-    """Tell whether a changed middle has more than one token and is short enough to align."""
-    return 0 < len(middle) <= MAX_LINE_CHARS and _TOKEN.fullmatch(middle) is None
-
-
-def _single_span(start: int, length: int) -> Spans:
-    return ((start, start + length),) if length else ()
 
 
 def _common_ends(old: str, new: str) -> Tuple[int, int]:
