@@ -6,7 +6,7 @@ Two kinds of text are understood, chosen by the first non-blank character:
   identifying attribute, e.g. ``<LocalRunkey name="LED-HBHE">``. The scan is a tolerant
   regular-expression pass, not an XML parser, so unquoted attribute values, stray end
   tags and unclosed elements do not stop it. An end tag closes the nearest open element
-  of that name and everything opened inside it; an end tag with no open element of that
+  of that name and everything opened inside it. An end tag with no open element of that
   name is ignored. Self-closing tags, comments, CDATA sections, processing
   instructions and declarations open nothing and are skipped.
 * Anything else is taken as brace-delimited configuration: the innermost open ``{``,

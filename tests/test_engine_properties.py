@@ -83,12 +83,12 @@ def text_pairs(draw):
     return old, "\n".join(lines)
 
 
-def apply_patch(old: str, diff_text_: str) -> str:
+def apply_patch(old: str, unified: str) -> str:
     """Run GNU patch on a file holding `old` and return the patched file's text."""
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         (work / "old").write_bytes(old.encode("utf-8"))
-        (work / "diff").write_bytes(diff_text_.encode("utf-8"))
+        (work / "diff").write_bytes(unified.encode("utf-8"))
         completed = subprocess.run(
             [PATCH, "--batch", "--quiet", "--fuzz=0", "--no-backup-if-mismatch",
              "--reject-file=-", "-o", str(work / "out"), "-i", str(work / "diff"), str(work / "old")],
@@ -194,7 +194,7 @@ def changed_sample_values(path: Path) -> set:
     """Return every (old, new) pair of differing values of one name in consecutive runs.
 
     Each run's value of a name is the string of its row with the lowest ID, as the reader
-    takes it; a missing string counts as "".
+    takes it. A missing string counts as "".
     """
     import sqlite3
 
