@@ -72,7 +72,9 @@ def test_pipeline_one_message_per_entry(tmp_path):
         access_log = pipeline.apache.access_log.read_text()
         manifest = json.loads(manifest_path(pipeline.database).read_text())
         visible_at = dict(pipeline.visible_at)
+        expected_runs = pipeline.expected_runs(sorted(visible_at))
 
+    assert [e.run for e in entries] == expected_runs
     assert len(entries) >= 5, "the grown runs produced too few change-log entries"
     assert [e.id for e in entries] == list(range(1, len(entries) + 1))
     runs = [int(re.match(r"\*Run (\d+)\*", r.payload["text"]).group(1)) for r in delivered]

@@ -2,7 +2,7 @@
 
 The bot runs on a host without database access. It reads the change log and each
 entry's text diff from the web interface over HTTP, usually through an `ssh -D` SOCKS
-tunnel, so this package imports only `runinfodiffer.changelog` and
-`runinfodiffer.config` from the rest of the project, never the database reader or
-the diff engine.
+tunnel. So this package imports only `runinfodiffer.changelog` and
+`runinfodiffer.config` from the rest of the project, never the database reader or the
+diff engine.
 """

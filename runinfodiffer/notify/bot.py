@@ -1,9 +1,9 @@
 """The bot loop: read the change log, post every entry newer than the last posted one.
 
-Entries are posted in id order, one message per entry and notifier. After each
-successful post the entry id is saved, so a restart continues where the last run
-stopped; a kill between a post and the save repeats that one post. A notifier that
-fails stops for the rest of the cycle, so its entries stay in order.
+Entries are posted in id order, one message per entry and notifier. The entry id is
+saved after each successful post, so a restart continues where the last run stopped.
+A kill between a post and the save repeats that one post. A notifier that fails stops
+for the rest of the cycle, so its entries stay in order.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ class DifferBot:
         newest = entries[-1].id
         for kind, cursor in self.state.cursors.items():
             if newest < cursor:
-                # NOTE: ids that restart below the cursor (a reset poller state) are never
-                # posted until the state file is removed; the bot cannot tell a reset from a rollback.
+                # NOTE: ids that restart below the cursor (a reset poller state) are not posted
+                # until the state file is removed, because a reset looks like a rollback.
                 log.warning("%s: newest entry id %d is below the last posted id %d; if the poller's "
                             "state was reset, stop the bot and delete %s", kind, newest, cursor,
                             self.state.path)

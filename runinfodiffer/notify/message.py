@@ -1,8 +1,8 @@
 """Building one chat message (or e-mail body) per change-log entry.
 
 A message is a summary line (run, partitions, number of changed parameters), one link
-per comparison to the web view, and each comparison's text diff in a code block,
-trimmed so the message stays under `limit` characters and each Slack section block
+per comparison to the web view, and each comparison's text diff in a code block. Diffs
+are trimmed so the message stays under `limit` characters and each Slack section block
 under 3,000. Diff text is escaped so that nothing in a configuration value can form
 markup: in Slack `&`, `<` and `>` become entities, so XML shows as written and a value
 containing `<!channel>` or `<@U123>` mentions no one.
@@ -30,7 +30,7 @@ ARROW = "\u2192"
 
 @dataclass
 class Message:
-    """What one notifier sends for one entry."""
+    """Content that one notifier sends for one entry."""
 
     #: Slack mrkdwn or Mattermost Markdown; complete on its own.
     text: str
@@ -110,7 +110,7 @@ class _Markup:
 
 def build_message(entry: Entry, diffs: List[DiffOrReason], flavor: str = "slack",
                   limit: int = 3500) -> Message:
-    """Return the chat message for `entry`; `diffs` holds one item per comparison, in order."""
+    """Return the chat message for `entry`; `diffs` contains one item per comparison, in order."""
     markup = _Markup(flavor)
     summary = summary_line(entry)
     lead = f"Run {entry.run}"
@@ -145,7 +145,7 @@ def _diff_section(comparison: Comparison, diff: DiffOrReason, markup: _Markup,
 
     lines = diff.rstrip("\n").split("\n")
     fence_open, fence_close = "```\n", "\n```"
-    kept: List[str] = []
+    kept_lines: List[str] = []
     used = len(fence_open) + len(fence_close)
     for position, raw in enumerate(lines):
         line = _break_fences(markup.escape(raw))
@@ -153,17 +153,17 @@ def _diff_section(comparison: Comparison, diff: DiffOrReason, markup: _Markup,
         # Room must stay for the trailer unless this is the last line.
         reserve = 0 if position == len(lines) - 1 else len(trailer) + 1
         if used + len(line) + 1 + reserve <= budget:
-            kept.append(line)
+            kept_lines.append(line)
             used += len(line) + 1
             continue
-        if not kept:
+        if not kept_lines:
             after_cut = _trailer(comparison, markup, len(lines) - position - 1)
-            kept.append(_cut_line(raw, markup, budget - used - len(after_cut) - 2))
+            kept_lines.append(_cut_line(raw, markup, budget - used - len(after_cut) - 2))
             position += 1
         left_out = len(lines) - position
-        body = fence_open + "\n".join(kept) + fence_close
+        body = fence_open + "\n".join(kept_lines) + fence_close
         return body + "\n" + _trailer(comparison, markup, left_out), left_out
-    return fence_open + "\n".join(kept) + fence_close, 0
+    return fence_open + "\n".join(kept_lines) + fence_close, 0
 
 
 def _trailer(comparison: Comparison, markup: _Markup, left_out: int) -> str:

@@ -46,7 +46,7 @@ _CONFIG_STATUSES = (401, 403, 404, 410)
 
 @dataclass
 class Result:
-    """What happened to one post."""
+    """Outcome of one post, with details for the log."""
 
     outcome: str
     detail: str = ""

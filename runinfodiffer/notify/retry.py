@@ -3,9 +3,9 @@
 slack_sdk 3.x retries a request inside `send` when a handler accepts the failure:
 `ServerErrorRetryHandler` for 500 and 503, `ConnectionErrorRetryHandler` for
 connection errors, and a rate-limit handler for 429. The built-in rate-limit handler
-sleeps for any Retry-After, however long, and parses only whole seconds; the one here
-waits at most `max_retry_after` seconds and otherwise returns the 429 to the bot, which
-leaves the entry pending and waits that long before the next post.
+sleeps for any Retry-After, however long, and parses only whole seconds. The one here
+waits at most `max_retry_after` seconds. A longer Retry-After goes back to the bot,
+which leaves the entry pending and pauses that notifier for that long.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 
 
 class StoppableRetryHandler(RetryHandler):
-    """Mixin behaviour: refuse further retries once the bot is stopping."""
+    """Mixin that rejects further retries once the bot is stopping."""
 
     stop: threading.Event
 

@@ -2,7 +2,8 @@
 
 Secrets (the webhook URL and the Web API token) are read from a file or an
 environment variable and never from the settings file, so the settings file can sit
-in the repository. They are kept out of `repr()` and out of the logs.
+in the repository. They are read when a notifier is created and never stored in the
+settings object, so they stay out of its `repr()`; the bot's log filter hides them.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class BotSettings:
     max_rejections: int = 3
     #: Seconds allowed for one request to Slack or Mattermost.
     slack_timeout: float = 15.0
-    #: Longest message, in characters; a Slack section block holds at most 3,000.
+    #: Maximum message length in characters. A Slack section block contains at most 3,000.
     message_limit: int = 3500
     webhook_url_file: Path = field(default=Path("~/.runinfodiffer/webhook-url").expanduser())
     token_file: Path = field(default=Path("~/.runinfodiffer/slack-token").expanduser())
@@ -109,7 +110,7 @@ class BotSettings:
         return read_secret(ENV_BOT_TOKEN, self.token_file, "Slack bot token")
 
 
-def read_secret(variable: str, path: Path, what: str) -> str:
+def read_secret(variable: str, path: Path, description: str) -> str:
     """Return a secret from the environment variable, else the first line of `path`.
 
     The message on failure names both sources and never the secret itself.
@@ -121,14 +122,14 @@ def read_secret(variable: str, path: Path, what: str) -> str:
         mode = path.stat().st_mode
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise ConfigError(f"no {what}: ${variable} is unset and {path} does not exist; "
-                          f"write the {what} to {path} and run chmod 600 {path}") from None
+        raise ConfigError(f"no {description}: ${variable} is unset and {path} does not exist; "
+                          f"write the {description} to {path} and run chmod 600 {path}") from None
     except OSError as error:
-        raise ConfigError(f"cannot read {what} file {path}: {error.strerror}") from None
+        raise ConfigError(f"cannot read {description} file {path}: {error.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{what} file {path} is readable by group or others: run chmod 600 {path}")
+        raise ConfigError(f"{description} file {path} is readable by group or others: run chmod 600 {path}")
     if not lines or not lines[0].strip():
-        raise ConfigError(f"{what} file {path} is empty: its first line must be the {what}")
+        raise ConfigError(f"{description} file {path} is empty: its first line must be the {description}")
     return lines[0].strip()
 
 

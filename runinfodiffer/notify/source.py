@@ -24,13 +24,13 @@ class SourceError(Exception):
 
 
 class DiffGone(SourceError):
-    """The web interface answered 404 or 410 for a diff: retrying will not help."""
+    """The web interface returned 404 or 410 for a diff, so retrying will not help."""
 
 
 class ChangeLogSource:
     """Fetches the change log with conditional GET and caches the parsed entries.
 
-    An unchanged log costs one request answered with 304 Not Modified, because the
+    An unchanged log costs one request and a 304 Not Modified response, because the
     ETag and Last-Modified values of the last 200 response are sent back.
     """
 

@@ -12,6 +12,7 @@ SOCKS tunnel and posts to the local endpoint.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,8 @@ class Pipeline:
              "--interval", str(self.poll_interval)],
             env=bot_env(), stdout=open(self.logs / "poller.log", "ab"), stderr=subprocess.STDOUT)
         self._wait(lambda: self.poller_state.exists(), "the poller to write its state", self.logs / "poller.log")
+        #: The latest global run at the poller's first start: it is never diffed.
+        self.poller_start_run = json.loads(self.poller_state.read_text())["last_run"]
 
         self.slack.__enter__()
         self.tunnel.__enter__()
@@ -101,6 +104,19 @@ class Pipeline:
                 added.append(run)
             time.sleep(pause)
         return added
+
+    def expected_runs(self, runs: List[int]) -> List[int]:
+        """Return the runs among `runs` that must get a change-log entry, per the sample manifest.
+
+        The poller starts after the latest global run, which becomes the partitions'
+        baseline, so every changed pair from that run on gets an entry.
+        """
+        from runinfodiffer.sample import manifest_path
+
+        manifest = json.loads(manifest_path(self.database).read_text())
+        changed = {pair["run2"] for pair in manifest["pairs"]
+                   if pair["changes"] and pair["run1"] >= self.poller_start_run}
+        return [run for run in runs if run in changed]
 
     def entries(self):
         from runinfodiffer.changelog import read_entries
