@@ -29,7 +29,7 @@ import signal
 import sqlite3
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
@@ -41,6 +41,8 @@ from .compare import compare_records
 from .config import Config, DatabaseURL
 from .db import Database, connect
 from .errors import ConfigError, DatabaseUnavailable, UsageError
+from .model import Change
+from .revisions import ValueMemory, value_digest
 from .runinfo import RunInfoReader, RunRecord, RunStatus
 from .state import PollerState, StateLock, load_state, save_state, utc_now
 
@@ -66,6 +68,8 @@ class RunOutcome:
     partitions: List[str]
     comparisons: List[Comparison]
     first_appearances: List[str]
+    #: Parameter -> earlier run whose value came back, for the summary.
+    reverts: Dict[str, int] = field(default_factory=dict)
 
 
 class Poller:
@@ -229,15 +233,24 @@ class Poller:
             else:
                 first.append(partition)
 
+        memory = ValueMemory(self.state.values)
         comparisons = []
+        reverts: Dict[str, int] = {}
         for baseline in sorted(groups, reverse=True):
             names = groups[baseline]
-            diff = compare_records(self._records[baseline], new, names, self.catalog.pairs(names),
+            pairs = self.catalog.pairs(names)
+            _remember(memory, self._records[baseline], pairs, seed=True)
+            diff = compare_records(self._records[baseline], new, names, pairs,
                                    budget=self.config.diff_budget or None)
+            for change in diff.changes:
+                source = _revert_source(memory, change)
+                if source is not None:
+                    reverts[change.parameter] = source
             changed = len({change.parameter for change in diff.changes})
             if changed:
                 comparisons.append(self._comparison(baseline, run, diff.changed_partitions, changed))
-        return RunOutcome(partitions, comparisons, first)
+        _remember(memory, new, self.catalog.pairs(partitions), seed=False)
+        return RunOutcome(partitions, comparisons, first, reverts)
 
     def _comparison(self, baseline: int, run: int, partitions: List[str], changed: int) -> Comparison:
         query: List[Tuple[str, object]] = [("runnumber1", baseline), ("runnumber2", run)]
@@ -251,8 +264,8 @@ class Poller:
         before = {p: self.state.baselines.get(p) for p in outcome.partitions}
         entry_note = ""
         if outcome.comparisons:
-            entry = Entry(self.state.next_entry_id, utc_now(), run, summarize(run, outcome.comparisons),
-                          outcome.comparisons)
+            entry = Entry(self.state.next_entry_id, utc_now(), run,
+                          summarize(run, outcome.comparisons, outcome.reverts), outcome.comparisons)
             stored = append_entry(self.config.change_log, entry, cap=self.config.change_log_cap)
             if stored.id != entry.id:
                 log.info("run %d: change log already has entry %d for it (written before a restart); kept",
@@ -331,18 +344,40 @@ class Poller:
         self.stop.wait(delay)
 
 
-def summarize(run: int, comparisons: List[Comparison]) -> str:
+def summarize(run: int, comparisons: List[Comparison], reverts: Optional[Dict[str, int]] = None) -> str:
     """Return the entry's one-line summary.
 
     Example: ``Run 330020: 3 parameters changed in HCAL_HBHE, HCAL_HF (since run 330012);
-    1 in HCAL_HO (since run 330005)``.
+    1 in HCAL_HO (since run 330005); HCAL_DAQ_RELEASE reverted to the value of run 330001``.
     """
     parts = []
     for index, comparison in enumerate(comparisons):
         noun = "parameter" if comparison.changed == 1 else "parameters"
         counted = f"{comparison.changed} {noun} changed" if index == 0 else str(comparison.changed)
         parts.append(f"{counted} in {', '.join(comparison.partitions)} (since run {comparison.run1})")
+    for parameter, source in sorted((reverts or {}).items()):
+        parts.append(f"{parameter} reverted to the value of run {source}")
     return f"Run {run}: " + "; ".join(parts)
+
+
+def _remember(memory: ValueMemory, record: RunRecord, pairs: List[Tuple[str, str]], seed: bool) -> None:
+    """Store the run's value digests: as first entries (`seed`) or as possible changes."""
+    for partition, parameter in pairs:
+        digest = value_digest(record.values.get((partition, parameter)))
+        key = f"{partition}:{parameter}"
+        if seed:
+            memory.seed(key, record.run, digest)
+        else:
+            memory.record(key, record.run, digest)
+
+
+def _revert_source(memory: ValueMemory, change: Change) -> Optional[int]:
+    """Return the earlier run that held the change's new value in all its partitions."""
+    digest = value_digest(change.new_value if change.new_recorded else None)
+    sources = {memory.revert_source(f"{partition}:{change.parameter}", digest) for partition in change.partitions}
+    if len(sources) == 1:
+        return sources.pop()
+    return None
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

@@ -45,6 +45,8 @@ class PollerState:
     #: Last time the query for new global runs succeeded.
     last_poll: Optional[str] = None
     pid: Optional[int] = None
+    #: Recent value digests per "PARTITION:PARAMETER", for revert marks (see revisions.py).
+    values: Dict[str, list] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +62,9 @@ class PollerState:
         baselines = data.get("baselines", {})
         if not isinstance(baselines, dict) or not all(type(run) is int for run in baselines.values()):
             raise ValueError("baselines must map partition names to run numbers")
+        values = data.get("values", {})
+        if not isinstance(values, dict):
+            raise ValueError("values must map PARTITION:PARAMETER to lists of [run, digest]")
         next_entry_id = data.get("next_entry_id", 1)
         if type(next_entry_id) is not int or next_entry_id < 1:
             raise ValueError(f"next_entry_id must be a positive integer, got {next_entry_id!r}")
@@ -70,6 +75,7 @@ class PollerState:
             heartbeat=data.get("heartbeat"),
             last_poll=data.get("last_poll"),
             pid=data.get("pid"),
+            values=dict(values),
         )
 
 
