@@ -84,6 +84,12 @@ def test_changes_page_newest_first(web):
     assert all(link.startswith(SCRIPT + "?") for link in links)
 
 
+def test_changes_page_links_feed(web):
+    page = call("page=changes").text
+    assert (f'<link rel="alternate" type="application/atom+xml" title="HCAL configuration changes" '
+            f'href="{SCRIPT}?page=changes&amp;format=atom">') in page
+
+
 def test_changes_page_without_log(web):
     result = call("page=changes")
     assert result.status == 200
