@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from .files import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -100,24 +100,8 @@ def append_entry(html_path: Path, entry: Entry, cap: int = 100) -> Entry:
 def write_entries(html_path: Path, entries: List[Entry]) -> None:
     """Write the JSON file, then the HTML file, each atomically."""
     payload = {"version": FORMAT_VERSION, "entries": [asdict(e) for e in entries]}
-    _write_atomic(json_path(html_path), json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
-    _write_atomic(Path(html_path), render_html(entries))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # web server and bot read it; mkstemp makes it 0600
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomic(json_path(html_path), json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(Path(html_path), render_html(entries))
 
 
 _STYLE = (

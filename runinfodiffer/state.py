@@ -15,17 +15,14 @@ leaves either the old or the new state, never a mix.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Optional
 
-from .errors import ConfigError, RunInfoDifferError
+from .errors import ConfigError
+from .files import PidLock, write_atomic
 
 
 def utc_now() -> str:
@@ -101,35 +98,7 @@ def load_state(path: Path) -> Optional[PollerState]:
 
 def save_state(path: Path, state: PollerState) -> None:
     """Replace the state file atomically and durably."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(state.to_dict(), indent=1, sort_keys=True) + "\n"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # the web status page reads it; mkstemp makes it 0600
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder's entry is on disk.
-    descriptor = os.open(str(folder), os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-class PollerRunning(RunInfoDifferError):
-    """Another poller holds the lock on the same state file."""
+    write_atomic(Path(path), json.dumps(state.to_dict(), indent=1, sort_keys=True) + "\n")
 
 
 def lock_path(state_path: Path) -> Path:
@@ -137,48 +106,9 @@ def lock_path(state_path: Path) -> Path:
     return Path(f"{state_path}.lock")
 
 
-class StateLock:
-    """An exclusive `flock` on `<state>.lock`, which contains the holder's pid.
-
-    The kernel releases the lock when the holder exits, also on SIGKILL, so a stale lock
-    file never blocks a restart.
-    """
+class StateLock(PidLock):
+    """The poller's lock on `<state>.lock`; a second poller gets LockHeld naming the first."""
 
     def __init__(self, state_path: Path):
-        self.path = lock_path(state_path)
-        self._descriptor: Optional[int] = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise PollerRunning naming the holder's pid."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Opened without O_TRUNC: truncating before the lock is ours would erase the
-        # running poller's pid.
-        descriptor = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            holder = os.read(descriptor, 64).decode("ascii", "replace").strip() or "unknown"
-            os.close(descriptor)
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise PollerRunning(
-                    f"another poller (pid {holder}) is running on this state; lock file {self.path}"
-                ) from None
-            raise ConfigError(f"cannot lock {self.path}: {error.strerror}") from error
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
-        os.fsync(descriptor)
-        self._descriptor = descriptor
-
-    def release(self) -> None:
-        """Release the lock; the file stays, so it always names the last holder."""
-        if self._descriptor is not None:
-            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
-            os.close(self._descriptor)
-            self._descriptor = None
-
-    def __enter__(self) -> "StateLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        path = lock_path(state_path)
+        super().__init__(path, lambda pid: f"another poller (pid {pid}) is running on this state; lock file {path}")

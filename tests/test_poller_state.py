@@ -13,7 +13,8 @@ from runinfodiffer.backoff import Backoff
 from runinfodiffer.changelog import Comparison
 from runinfodiffer.errors import ConfigError
 from runinfodiffer.poller import summarize
-from runinfodiffer.state import PollerRunning, PollerState, StateLock, load_state, lock_path, save_state
+from runinfodiffer.files import LockHeld
+from runinfodiffer.state import PollerState, StateLock, load_state, lock_path, save_state
 
 
 def test_state_round_trip(tmp_path):
@@ -62,7 +63,7 @@ def test_lock_names_holder_pid(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert lock_path(state).read_text().strip() == str(holder.pid)
-        with pytest.raises(PollerRunning) as caught:
+        with pytest.raises(LockHeld) as caught:
             StateLock(state).acquire()
         assert f"pid {holder.pid}" in str(caught.value)
         assert caught.value.exit_status == 2
