@@ -277,6 +277,18 @@ def test_request_imports_no_bot_modules(web, view):
     assert "runinfodiffer.notify" not in report["modules"]
 
 
+def test_json_request_skips_jinja(web):
+    demo = web["manifest"]["demo_pair"]
+    query = f"runnumber1={demo['run1']}&runnumber2={demo['run2']}&format=json"
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, str(CHECKOUT), query],
+                          env={**os.environ, "RUNINFODIFFER_CONFIG": str(web["config"])},
+                          capture_output=True, text=True, timeout=60)
+    report = json.loads(done.stdout)
+    assert report["status"] == "200 OK"
+    assert "jinja2" not in report["modules"]
+    assert "markupsafe" not in report["modules"]
+
+
 # --- runinfodiffer serve ----------------------------------------------------------------
 
 def _free_port() -> int:
