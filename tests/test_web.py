@@ -72,6 +72,25 @@ def test_truncated_view_notes_partitions_not_taking_part(web):
         assert f"{partition} did not take part in {which}; not compared." in notes
 
 
+def test_summary_notes_value_not_recorded(web):
+    removal = next(i for i in web["manifest"]["injections"] if i["kind"] == "remove")
+    pair = next(p for p in web["manifest"]["pairs"] if p["run2"] == removal["run"])
+    page = call(diff_query(pair["run1"], pair["run2"])).text
+    table = page.split('id="changes-summary"', 1)[1].split("</table>", 1)[0]
+    row = table.split(f'<a href="#{removal["parameter"]}">', 1)[1].split("</tr>", 1)[0]
+    assert f"<td>not recorded in run {removal['run']}</td>" in row
+
+
+def test_summary_lists_item_changes(web):
+    listed = next(i for i in web["manifest"]["injections"] if i["kind"] == "list")
+    pair = next(p for p in web["manifest"]["pairs"] if p["run2"] == listed["run"])
+    data = json.loads(call(diff_query(pair["run1"], pair["run2"], "format=json")).text)
+    change = next(c for c in data["changes"] if c["parameter"] == listed["parameter"])
+    added = ", ".join(change["items"]["added"])
+    page = call(diff_query(pair["run1"], pair["run2"])).text
+    assert f"<td>added {added}</td>" in page.split('id="changes-summary"', 1)[1].split("</table>", 1)[0]
+
+
 def test_truncated_view_previews_twenty_lines(web):
     largest = web["manifest"]["largest_pair"]
     page = call(diff_query(largest["run1"], largest["run2"])).text

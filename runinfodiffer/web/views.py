@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from ..errors import RunNotFound
 from .context import JSON, TEXT, Request, Response, Services
 from .forms import DiffQuery, parse_diff_query, parse_raw_query
+
+if TYPE_CHECKING:
+    from ..model import RunDiff
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,9 @@ def diff(request: Request, services: Services) -> Response:
     return Response(200, _render_diff_page(request, services, query, result, before, after))
 
 
-def _render_diff_page(request: Request, services: Services, query: DiffQuery, result, before, after) -> str:
+def _render_diff_page(request: Request, services: Services, query: DiffQuery, result: RunDiff,
+                      before: Optional[int], after: Optional[int]) -> str:
+    """Render the truncated or complete view; `before` and `after` are the neighbouring compared runs."""
     from ..render import change_notes, not_taking_part_lines, summary_line
     from .htmldiff import side_by_side, unified_preview
     from .rendering import render
@@ -87,15 +92,18 @@ def _render_diff_page(request: Request, services: Services, query: DiffQuery, re
     anchors = _anchors(result.changes)
     changes = []
     for change, anchor in zip(result.changes, anchors):
+        item_changes = change.diff.items.summary() if change.diff.items is not None else ""
+        notes = change_notes(change, result.run1, result.run2)
         item: Dict[str, Any] = {
             "anchor": anchor,
             "parameter": change.parameter,
             "partitions": change.partitions,
             "added": change.diff.added,
             "removed": change.diff.removed,
-            "item_changes": change.diff.items.summary() if change.diff.items is not None else "",
-            "notes": change_notes(change, result.run1, result.run2),
-            "recorded_notes": [n for n in change_notes(change, result.run1, result.run2) if n.startswith("not recorded")],
+            "item_changes": item_changes,
+            "notes": notes,
+            # The summary table shows the item changes in a column of their own.
+            "summary_notes": [note for note in notes if note != item_changes],
             "complete_url": diff_url(result.run1, result.run2, view="complete") + "#" + anchor,
             "raw": _raw_links(request, change, result.run1, result.run2),
         }
