@@ -337,7 +337,35 @@ def test_mattermost_flavor_text_is_complete(tmp_path, web, slack, site):
     assert text.startswith(f"**Run {run_of(1)}**: 1 parameter changed in HCAL_HBHE\n")
     assert f"]({web.url('view')}?runnumber1={run_of(1) - 5}&runnumber2={run_of(1)}&partition=HCAL_HBHE)" in text
     # Mattermost expands <!channel>, <!here>, <!all> and <@ID> anywhere in the text.
-    assert "<!channel>" not in text and "<@U123>" not in text and "<!here>" not in text
+    assert "<!channel>" not in text
+    assert "<@U123>" not in text
+    assert "<!here>" not in text
     assert "<\u200b!channel> <\u200b@U123> <\u200b!here>" in text
     assert "+<mastersnippet><CfgScript Partition=\"HF;HO\">a &amp; b</CfgScript></mastersnippet>" in text
     assert f"-/hcalpro/Global/HCAL_Global_{run_of(1) - 5}" in text
+
+
+def test_webapi_rejection_and_rate_limit(tmp_path, web, slack, site, monkeypatch, caplog):
+    monkeypatch.setenv("RUNINFODIFFER_SLACK_TOKEN", "xoxb-test-token")
+    site.add(1)
+    site.add(2)
+    slack.script = ["invalid_payload", ("429", 0)]
+    bot = make_bot(tmp_path, web, notifiers=["webapi"], channel="#hcal-ops", api_url=slack.api_url,
+                   max_rejections=1)
+
+    assert bot.run_cycle(replay=2) is True
+    assert [r.action for r in slack.received] == ["invalid_payload", "429", "ok"]
+    assert "entry 1 (run 330005) rejected by webapi 1 times (HTTP 200 invalid_payload); skipping it" in caplog.text
+    assert slack.delivered()[0].payload["text"].startswith(f"*Run {run_of(2)}*")
+    assert saved_cursor(tmp_path, "webapi") == 2
+
+
+def test_webapi_bad_token_skips_nothing(tmp_path, web, slack, site, monkeypatch):
+    monkeypatch.setenv("RUNINFODIFFER_SLACK_TOKEN", "xoxb-revoked")
+    site.add(1)
+    slack.default = "invalid_auth"
+    bot = make_bot(tmp_path, web, notifiers=["webapi"], channel="#hcal-ops", api_url=slack.api_url,
+                   max_rejections=1)
+    assert bot.run_cycle(replay=1) is False
+    assert bot.run_cycle() is False
+    assert saved_cursor(tmp_path, "webapi") == 0

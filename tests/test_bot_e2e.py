@@ -1,7 +1,7 @@
 """End to end: sample database, poller, Apache, SSH tunnel, DifferBot, Slack endpoint.
 
 The database grows run by run while the poller (`runinfodiffer poll`) writes the change
-log into the web root; the bot reads it through Apache and a real `ssh -D` tunnel. The
+log into the web root. The bot reads it through Apache and a real `ssh -D` tunnel. The
 endpoint must receive exactly one message per change-log entry, in order, each with the
 diff that the web interface renders for it.
 
@@ -87,9 +87,9 @@ def test_pipeline_one_message_per_entry(tmp_path):
         assert text.startswith(f"*Run {entry.run}*: {count} {noun} changed in {', '.join(entry.partitions)}\n")
         for comparison in entry.comparisons:
             assert f"<{comparison.url.replace('&', '&amp;')}|run {comparison.run1} \u2192 {comparison.run2}" in text
-        shown = code_block(text)
-        assert texts[entry.id][0].startswith(shown), f"entry {entry.id}: the message is not the CGI text diff"
-        assert shown.startswith(f"Run {entry.comparisons[0].run1} -> {entry.run}: ")
+        message_diff = code_block(text)
+        assert texts[entry.id][0].startswith(message_diff), f"entry {entry.id}: not the CGI text diff"
+        assert message_diff.startswith(f"Run {entry.comparisons[0].run1} -> {entry.run}: ")
 
     pairs = {pair["run2"]: pair for pair in manifest["pairs"]}
     checked = 0

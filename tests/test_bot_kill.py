@@ -40,8 +40,8 @@ def test_sigkill_at_random_points(tmp_path):
     root = tmp_path / "site"
     root.mkdir()
     state = tmp_path / "state.json"
-    # Recording a payload 20 ms before answering widens the window between a post
-    # and the save of its id, so some kills land there.
+    # The endpoint records a payload 20 ms before it responds. That widens the window
+    # between a post and the save of its id, so some kills land there.
     with StaticWebServer(root) as web, SlackEndpoint() as slack:
         slack.default = ("slow", 0.02)
         site = Site(root, web.url())

@@ -90,6 +90,29 @@ def test_sigterm_finishes_current_post(tmp_path, web, slack, site):
     assert "DifferBot stopping" in text
 
 
+def test_sigterm_cuts_retry_after_wait(tmp_path, web, slack, site):
+    site.add(1)
+    slack.script = [("429", 20)]
+    bot = start_bot(config_for(tmp_path, web, max_retry_after=30.0), "--replay", "1",
+                    env=bot_env(slack.webhook_url), log=tmp_path / "BotLog.txt")
+    try:
+        assert wait_until(lambda: len(slack.received) == 1)
+        time.sleep(0.3)
+        started = time.monotonic()
+        bot.send_signal(signal.SIGTERM)
+        status = bot.wait(15)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+
+    assert status == 0
+    assert time.monotonic() - started < 5, "the bot waited out Retry-After instead of stopping"
+    assert len(slack.received) == 1
+    assert json.loads((tmp_path / "state.json").read_text())["cursors"] == {"webhook": 0}
+    assert "entry 1 (run 330005) stays pending for webhook: rate limited (HTTP 429)" in (
+        tmp_path / "BotLog.txt").read_text()
+
+
 def test_sigint_while_idle_exits_0(tmp_path, web, slack, site):
     site.add(1)
     bot = start_bot(config_for(tmp_path, web, poll_interval=30.0), env=bot_env(slack.webhook_url))

@@ -6,6 +6,7 @@ request takes the next action from `script`, then `default`:
 
 - "ok": 200 and the message counts as delivered
 - "invalid_payload": 400 with that body
+- "invalid_auth": 403 with that body (a revoked token)
 - ("429", seconds): 429 with Retry-After
 - "500": 500 server_error
 - ("hang", seconds): read the request, then say nothing for that long
@@ -131,8 +132,8 @@ class SlackEndpoint:
                 if action in ("ok", "slow"):
                     body = b'{"ok": true, "ts": "1.000"}' if api else b"ok"
                     self._answer(200, body, "application/json" if api else "text/plain")
-                elif action == "invalid_payload":
-                    self._error(400, "invalid_payload", api)
+                elif action in ("invalid_payload", "invalid_auth"):
+                    self._error(403 if action == "invalid_auth" else 400, action, api)
                 elif action == "429":
                     self._error(429, "ratelimited", api, {"Retry-After": f"{seconds:g}"})
                 elif action == "500":
