@@ -36,6 +36,11 @@ EMPTY_LIST_VALUES = frozenset({"", "empty string", "not set"})
 
 NO_NEWLINE_MARKER = "\\ No newline at end of file\n"
 
+#: Changed line pairs per diff that get word marks. Past it lines are shown unmarked:
+#: nobody reads word highlights ten thousand lines deep, and marking costs about 4 µs
+#: per pair, which dominated a complete 50,000-line diff.
+MAX_MARKED_PAIRS = 10000
+
 
 class Block(NamedTuple):
     """A run of changed lines: old lines [old_start, old_end) became new [new_start, new_end)."""
@@ -107,7 +112,8 @@ def diff_text(old: str, new: str, *, context: int = 3, budget: Optional[int] = 2
     collecting = gc.isenabled()
     gc.disable()
     try:
-        result.hunks = [_build_hunk(group, old_lines, new_lines, context) for group in groups]
+        marks_left = [MAX_MARKED_PAIRS]
+        result.hunks = [_build_hunk(group, old_lines, new_lines, context, marks_left) for group in groups]
     finally:
         if collecting:
             gc.enable()
@@ -245,8 +251,12 @@ def _cut_group(group: Group, remaining: int) -> Group:
     return Group(blocks, cut=True)
 
 
-def _build_hunk(group: Group, old_lines: List[str], new_lines: List[str], context: int) -> Hunk:
-    """Materialise one hunk: leading context, each block with equal lines between, trailing context."""
+def _build_hunk(group: Group, old_lines: List[str], new_lines: List[str], context: int,
+                marks_left: List[int]) -> Hunk:
+    """Materialise one hunk: leading context, each block with equal lines between, trailing context.
+
+    `marks_left` is the one-item count of line pairs the diff may still mark, shared by its hunks.
+    """
     first = group.blocks[0]
     lead = min(context, first.old_start)
     old_begin = old_pos = first.old_start - lead
@@ -254,7 +264,7 @@ def _build_hunk(group: Group, old_lines: List[str], new_lines: List[str], contex
     lines: List[DiffLine] = []
     for block in group.blocks:
         _append_context(lines, old_lines, old_pos, new_pos, block.old_start - old_pos)
-        _append_block(lines, block, old_lines, new_lines)
+        _append_block(lines, block, old_lines, new_lines, marks_left)
         old_pos, new_pos = block.old_end, block.new_end
     if not group.cut:
         trailing = min(context, len(old_lines) - old_pos)
@@ -279,11 +289,13 @@ def _append_context(lines: List[DiffLine], old_lines: List[str], old_pos: int, n
     )
 
 
-def _append_block(lines: List[DiffLine], block: Block, old_lines: List[str], new_lines: List[str]) -> None:
+def _append_block(lines: List[DiffLine], block: Block, old_lines: List[str], new_lines: List[str],
+                  marks_left: List[int]) -> None:
     """Append the removed, then the added lines, with word marks on the k-th removed and k-th added."""
     removed = old_lines[block.old_start : block.old_end]
     added = new_lines[block.new_start : block.new_end]
-    paired = min(len(removed), len(added))
+    paired = min(len(removed), len(added), marks_left[0])
+    marks_left[0] -= paired
     old_marks: List[tuple] = [()] * len(removed)
     new_marks: List[tuple] = [()] * len(added)
     if paired:

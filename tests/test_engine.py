@@ -325,3 +325,18 @@ def test_marks_very_long_line_one_span():
     assert mark_pair(old, new) == (((40000, 40001),), ((40000, 40001),))
     old, new = "a " + "x " * 20000, "b " + "y " * 20000
     assert mark_pair(old, new) == (((0, 40001),), ((0, 40001),))
+
+
+def test_word_marks_capped_per_diff():
+    from runinfodiffer.engine import MAX_MARKED_PAIRS
+
+    count = MAX_MARKED_PAIRS + 500
+    old = "".join(f"key{i} value {i}\n" for i in range(count))
+    new = "".join(f"key{i} value {i + 1}\n" for i in range(count))
+    diff = diff_text(old, new, budget=None)
+    added = [line for hunk in diff.hunks for line in hunk.lines if line.kind == "+"]
+    assert len(added) == count
+    assert added[0].marks
+    assert added[MAX_MARKED_PAIRS - 1].marks
+    assert added[MAX_MARKED_PAIRS].marks == ()
+    assert diff.added == count
