@@ -369,3 +369,16 @@ def test_webapi_bad_token_skips_nothing(tmp_path, web, slack, site, monkeypatch)
     assert bot.run_cycle(replay=1) is False
     assert bot.run_cycle() is False
     assert saved_cursor(tmp_path, "webapi") == 0
+
+
+def test_foreign_html_page_is_not_an_empty_log(tmp_path, web, slack, site, caplog):
+    site.add(1)
+    site.log_path.write_text("<html><body><h1>Maintenance</h1></body></html>")
+    bot = make_bot(tmp_path, web)
+    assert bot.run_cycle() is False
+    assert "is not a RunInfoDiffer change log: no <ol class=\"changelog\"> element" in caplog.text
+    assert not (tmp_path / "state.json").exists()
+
+    site.write()
+    assert bot.run_cycle() is True
+    assert saved_cursor(tmp_path) == 1

@@ -77,6 +77,10 @@ class ChangeLogSource:
     def _parse(self, text: str) -> List[Entry]:
         if self.url.split("?", 1)[0].endswith(".json"):
             return parse_json(text)
+        # An error or login page would parse as a log without entries, and a first start
+        # would then take every later entry as new.
+        if 'class="changelog"' not in text:
+            raise ValueError("no <ol class=\"changelog\"> element")
         return parse_html(text)
 
     def diff_text(self, url: str) -> str:
