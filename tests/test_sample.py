@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from runinfodiffer import sample_values
 from runinfodiffer.sample import BASE_SEQUENCE, append_runs, build_sample, manifest_path
+from runinfodiffer.sample import values as sample_values
 
 REPO = Path(__file__).resolve().parent.parent
 PARTITIONS = ("HCAL_HBHE", "HCAL_HF", "HCAL_HO", "HCAL_Laser")
