@@ -3,7 +3,7 @@
 One callable serves CGI (through `wsgiref.handlers.CGIHandler`), mod_wsgi, gunicorn
 and `runinfodiffer serve`. Routing uses the query only, so the established URLs keep
 working: no `page` and no run numbers is the form; `runnumber1`/`runnumber2` is a diff;
-`view=raw` is one stored value; `page=changes|runs|status` are the other pages.
+`view=raw` is one stored value; `page=changes|runs|status|history` are the other pages.
 
 Errors meant for users (RunInfoDifferError) get their HTTP status and message: 400
 for invalid input, 404 for unknown runs, 503 when the database is unreachable. Any
@@ -66,6 +66,10 @@ def dispatch(request: Request, services: Services) -> Response:
     if page:
         if page not in PAGES:
             raise UsageError(f"unknown page {page!r}: use one of {', '.join(PAGES)}")
+        if page == "history":
+            from .history import history
+
+            return history(request, services)
         from . import pages
 
         return getattr(pages, page)(request, services)

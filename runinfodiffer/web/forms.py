@@ -18,7 +18,7 @@ DIFF_VIEWS = ("truncated", "complete")
 #: Values of `format` for a diff; `atom` is accepted on the change log only.
 DIFF_FORMATS = ("html", "json", "text")
 #: Values of `page`; no `page` means the diff, or the form when no run is given.
-PAGES = ("changes", "runs", "status")
+PAGES = ("changes", "runs", "status", "history")
 
 Params = Dict[str, List[str]]
 

@@ -57,6 +57,12 @@ def diff(request: Request, services: Services) -> Response:
     budget = None if query.view == "complete" else (config.diff_budget or None)
     started = time.perf_counter()
     result = compare_runs(services.reader, query.run1, query.run2, query.partitions, budget=budget)
+    if query.run1 < query.run2:
+        from ..history import mark_reverts
+
+        # Two more queries: the global runs before run1, then their values of the
+        # changed parameters. Swapped runs get no marks, since "back to" has no meaning there.
+        mark_reverts(services.reader, result, config.global_marker)
     log.info("diff of runs %d and %d (%s, %s view): %d parameters changed in %.0f ms",
              query.run1, query.run2, " ".join(query.partitions), query.view,
              len(result.changes), (time.perf_counter() - started) * 1000)
@@ -106,6 +112,9 @@ def _render_diff_page(request: Request, services: Services, query: DiffQuery, re
             "summary_notes": [note for note in notes if note != item_changes],
             "complete_url": diff_url(result.run1, result.run2, view="complete") + "#" + anchor,
             "raw": _raw_links(request, change, result.run1, result.run2),
+            # The history ends at the diff's newer run, so this change is its latest step.
+            "history_url": request.url(page="history", parameter=change.parameter, partition=change.partitions,
+                                       to=max(result.run1, result.run2)),
         }
         if view:
             item["rows"] = side_by_side(change)
