@@ -80,3 +80,18 @@ def test_head_through_cgi(apache_site):
     status, headers, body = fetch(apache, f"{SCRIPT}?page=status", method="HEAD")
     assert status == 200
     assert body == b""
+
+
+def test_cgi_runs_as_www_data(apache_site):
+    # Jinja2 keeps its template cache in /tmp/_jinja2-cache-UID of the rendering user.
+    import pwd
+    from pathlib import Path
+
+    apache, _, _ = apache_site
+    status, _, _ = fetch(apache, f"{SCRIPT}?page=status")
+    assert status == 200
+    uid = pwd.getpwnam("www-data").pw_uid
+    cache = Path(f"/tmp/_jinja2-cache-{uid}")
+    assert cache.is_dir()
+    assert cache.stat().st_uid == uid
+    assert any(cache.iterdir())
