@@ -83,15 +83,14 @@ def test_head_through_cgi(apache_site):
 
 
 def test_cgi_runs_as_www_data(apache_site):
-    # Jinja2 keeps its template cache in /tmp/_jinja2-cache-UID of the rendering user.
-    import pwd
-    from pathlib import Path
-
-    apache, _, _ = apache_site
-    status, _, _ = fetch(apache, f"{SCRIPT}?page=status")
+    # A state file readable by root only is unreadable to the script unless it runs as root.
+    apache, site, _ = apache_site
+    state = site.config.parent / "poller-state.json"
+    state.write_text('{"last_run": 330050, "baselines": {}}', encoding="utf-8")
+    state.chmod(0o600)
+    try:
+        status, _, body = fetch(apache, f"{SCRIPT}?page=status")
+    finally:
+        state.unlink()
     assert status == 200
-    uid = pwd.getpwnam("www-data").pw_uid
-    cache = Path(f"/tmp/_jinja2-cache-{uid}")
-    assert cache.is_dir()
-    assert cache.stat().st_uid == uid
-    assert any(cache.iterdir())
+    assert f"cannot read {state}: Permission denied" in body.decode("utf-8")
