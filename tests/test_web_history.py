@@ -270,3 +270,156 @@ def test_swapped_diff_has_no_revert_marks(web):
     pair, _ = revert_pair(web["manifest"])
     data = json.loads(call(f"runnumber1={pair['run2']}&runnumber2={pair['run1']}&format=json").text)
     assert [c["reverted_to"] for c in data["changes"]] == [None] * len(data["changes"])
+
+
+# --- the change matrix ------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def matrix_svg(page):
+    """Return the change matrix of the recent-changes page, parsed as XML."""
+    import xml.etree.ElementTree as ET
+
+    start = page.index('<svg xmlns="http://www.w3.org/2000/svg" id="matrix"')
+    end = page.index("</svg>", start) + len("</svg>")
+    return ET.fromstring(page[start:end])
+
+
+def svg_marks(svg):
+    """Return {(parameter, run): (kind, href or None, title)} of every mark in the matrix."""
+    marks = {}
+    for element in svg.iter():
+        classes = (element.get("class") or "").split()
+        if "mark" not in classes:
+            continue
+        kind = "changed" if "changed" in classes else "absent"
+        title = element.find(f"{SVG}title").text
+        marks[(element.get("data-parameter"), int(element.get("data-run")))] = (kind, element.get("href"), title)
+    return marks
+
+
+def compared_runs(manifest):
+    return [r for r in manifest["runs"] if r["kind"] == "global" and r["reached_running"] and r["hcal_in"]]
+
+
+def expected_matrix(manifest, catalog, count):
+    """Return (shown runs, changed {(parameter, run): {partition: previous run}}, absent {(parameter, run)})."""
+    window = compared_runs(manifest)[-(count + 1):]
+    last_seen = {}
+    changed, absent = {}, set()
+    for run in window:
+        for parameter, listed in catalog.parameters.items():
+            for partition in listed:
+                previous = last_seen.get(partition)
+                if partition in run["partitions"] and previous is not None and \
+                        label_at(manifest, parameter, partition, run["run"]) != label_at(manifest, parameter, partition, previous):
+                    changed.setdefault((parameter, run["run"]), {})[partition] = previous
+            if (parameter, run["run"]) not in changed and any(p not in run["partitions"] for p in listed):
+                absent.add((parameter, run["run"]))
+        for partition in run["partitions"]:
+            last_seen[partition] = run["run"]
+    shown = [r["run"] for r in window[1:]]
+    return shown, changed, {key for key in absent if key[1] in shown}
+
+
+@pytest.fixture()
+def catalog():
+    from runinfodiffer.catalog import load_catalog
+    from runinfodiffer.config import CHECKOUT
+
+    return load_catalog(CHECKOUT / "diffed_parameters.txt")
+
+
+@pytest.mark.parametrize("count", [None, 10])
+def test_matrix_marks_manifest_changes(web, catalog, count):
+    manifest = web["manifest"]
+    page = call("page=changes" + (f"&matrix_runs={count}" if count else "")).text
+    shown, changed, absent = expected_matrix(manifest, catalog, count or 50)
+    svg = matrix_svg(page)
+    marks = svg_marks(svg)
+
+    columns = [int(element.find(f"{SVG}text").text) for element in svg.iter(f"{SVG}a")
+               if element.get("class") == "run"]
+    assert columns == shown
+    rows = [element.find(f"{SVG}text").text for element in svg.iter(f"{SVG}a") if element.get("class") == "parameter"]
+    assert rows == [name for name in catalog.parameters if any((name, run) in changed for run in shown)]
+    assert {key for key, mark in marks.items() if mark[0] == "changed"} == {key for key in changed if key[1] in shown}
+    assert {key for key, mark in marks.items() if mark[0] == "absent"} == {key for key in absent if key[0] in rows}
+
+
+def test_matrix_marks_link_to_step_diff(web, catalog):
+    manifest = web["manifest"]
+    _, changed, _ = expected_matrix(manifest, catalog, 50)
+    marks = svg_marks(matrix_svg(call("page=changes").text))
+    followed = 0
+    for (parameter, run), since in changed.items():
+        kind, href, title = marks[(parameter, run)]
+        query = parse_qs(urlsplit(href).query)
+        first_partition = next(p for p in catalog.partitions if p in since)
+        assert query["runnumber1"] == [str(since[first_partition])]
+        assert query["runnumber2"] == [str(run)]
+        assert query["partition"] == [p for p in catalog.partitions if since.get(p) == since[first_partition]]
+        assert title.startswith(f"run {run}: {parameter} changed in {first_partition} since run ")
+        fragment = urlsplit(href).fragment
+        assert fragment.split("--")[0] == parameter
+        if followed < 8:
+            diff = call(urlsplit(href).query)
+            assert diff.status == 200
+            assert f'<section class="change" id="{fragment}">' in diff.text
+            followed += 1
+    assert followed == 8
+
+
+def test_matrix_absent_mark_names_partition(web, catalog):
+    manifest = web["manifest"]
+    out = next(r for r in compared_runs(manifest) if 0 < len(r["partitions"]) < 4)
+    missing = [p for p in catalog.partitions if p not in out["partitions"]]
+    marks = svg_marks(matrix_svg(call("page=changes").text))
+    titles = [title for (parameter, run), (kind, _, title) in marks.items() if run == out["run"] and kind == "absent"]
+    assert titles
+    for title in titles:
+        assert title.startswith(f"run {out['run']}: ")
+        assert title.endswith(" did not take part")
+        assert set(title[len(f"run {out['run']}: "):-len(" did not take part")].split(", ")) <= set(missing)
+
+
+def test_matrix_row_labels_link_history(web):
+    svg = matrix_svg(call("page=changes").text)
+    shown = [int(element.find(f"{SVG}text").text) for element in svg.iter(f"{SVG}a") if element.get("class") == "run"]
+    labels = [element for element in svg.iter(f"{SVG}a") if element.get("class") == "parameter"]
+    assert labels
+    for label in labels:
+        query = parse_qs(urlsplit(label.get("href")).query)
+        assert query == {"page": ["history"], "parameter": [label.find(f"{SVG}text").text],
+                         "from": [str(shown[0])], "to": [str(shown[-1])]}
+
+
+def test_matrix_has_no_script_or_external_reference(web):
+    page = call("page=changes").text
+    svg = matrix_svg(page)
+    assert "<script" not in page
+    assert [element.tag for element in svg.iter() if element.tag.endswith("script")] == []
+    for element in svg.iter():
+        for name, value in element.attrib.items():
+            if name in ("href", "{http://www.w3.org/1999/xlink}href"):
+                assert value.startswith("/cgi-bin/RunInfoDiffer/viewDiffer.py?"), value
+
+
+@pytest.mark.parametrize("value", ["9", "201", "abc", "-10", "٣٠"])
+def test_matrix_rejects_bad_run_count(web, value):
+    result = call(f"page=changes&matrix_runs={value}")
+    assert result.status == 400
+    assert "invalid matrix_runs" in error_message(result.text)
+    assert "use a number of runs from 10 to 200" in error_message(result.text)
+
+
+def test_matrix_without_database_keeps_change_log(web, tmp_path, monkeypatch):
+    folder = tmp_path / "unreachable"
+    folder.mkdir()
+    config = write_config(folder, folder / "absent.sqlite", change_log=str(tmp_path / "BotUrlLog.html"))
+    monkeypatch.setenv("RUNINFODIFFER_CONFIG", str(config))
+    result = call("page=changes")
+    assert result.status == 200
+    assert '<p class="warning" id="matrix-problem">The change matrix is not available: ' in result.text
+    assert 'id="no-changes"' in result.text

@@ -55,8 +55,11 @@ def changes(request: Request, services: Services) -> Response:
         ]
         return Response(200, render("changes.atom", feed=feed, items=items), ATOM)
 
+    from .matrix import matrix_context
+
     context = page_context(request, services, entries=entries, diff_url=diff_url,
-                           feed_url=request.url(page="changes", format="atom"))
+                           feed_url=request.url(page="changes", format="atom"),
+                           **matrix_context(request, services))
     return Response(200, render("changes.html", **context), HTML)
 
 
