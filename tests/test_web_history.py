@@ -91,7 +91,7 @@ def test_history_counts_runs_read(web):
     globals_hf = [r["run"] for r in manifest["runs"] if r["kind"] == "global" and "HCAL_HF" in r["partitions"]]
     page = call("page=history&parameter=FM_URL&partition=HCAL_HF").text
     summary = page.split('<p id="history-summary">', 1)[1].split("</p>", 1)[0]
-    assert f"{len(globals_hf)} global runs ({globals_hf[0]} to {globals_hf[-1]})" in summary
+    assert f"{len(globals_hf)} global runs read, {globals_hf[0]} to {globals_hf[-1]}." in summary
 
 
 def test_history_with_local_runs(web):
@@ -174,7 +174,7 @@ def test_history_groups_partitions(web):
     ("page=history&parameter=uHTRManager_Firmware_Crate22&partition=HCAL_HBHE", 400,
      "parameter uHTRManager_Firmware_Crate22 is not in the catalog for HCAL_HBHE: it is diffed for HCAL_HF"),
     ("page=history&parameter=FM_URL&from=330050&to=330010", 400, "from 330050 is above to 330010"),
-    ("page=history&parameter=FM_URL&from=300000&to=330010", 400, "span 30011 run numbers"),
+    ("page=history&parameter=FM_URL&from=300000&to=330010", 400, "span 30,011 run numbers"),
     ("page=history&parameter=FM_URL&from=1&to=-5", 400, "to must be a non-negative integer, got &#39;-5&#39;"),
     ("page=history&parameter=FM_URL&from=abc", 400, "from must be a non-negative integer"),
     ("page=history&parameter=FM_URL&global_only=yes", 400, "invalid global_only &#39;yes&#39;"),

@@ -94,7 +94,7 @@ def _check_range(run_from: int, run_to: int) -> None:
     if run_from > run_to:
         raise UsageError(f"from {run_from} is above to {run_to}: give the older run first")
     if run_to - run_from + 1 > MAX_RUNS:
-        raise UsageError(f"runs {run_from} to {run_to} span {run_to - run_from + 1} run numbers: "
+        raise UsageError(f"runs {run_from} to {run_to} span {run_to - run_from + 1:,} run numbers: "
                          f"the history reads at most {MAX_RUNS:,}, so narrow the range")
 
 
