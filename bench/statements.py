@@ -3,7 +3,9 @@
 Each pair of the sample database is diffed the way `Run_Info_Diff.py remote_run`
 does, through `compare_runs`, on a reader over the SQLite sample; statements are
 counted with `Database.statements`. Target: one statement per diff, because both runs
-are read in the same query whatever the number of parameters and partitions.
+are read in the same query whatever the number of parameters and partitions. The
+command and the web views then look for reverts with `mark_reverts`, two statements
+more when anything changed (the earlier global runs, then their values).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ def run(report: Report) -> None:
     from runinfodiffer.compare import compare_runs
     from runinfodiffer.config import CHECKOUT, Config
     from runinfodiffer.db import connect
+    from runinfodiffer.history import mark_reverts
     from runinfodiffer.runinfo import RunInfoReader
     from runinfodiffer.sample import build_sample
 
     table = Table("Statements per remote_run diff (sample database)",
-                  ["pair", "runs", "changes", "statements", "target", "time", "result"])
+                  ["pair", "runs", "changes", "statements", "target", "with revert marks", "time",
+                   "result"])
     with tempfile.TemporaryDirectory() as directory:
         database = Path(directory) / "sample.sqlite"
         manifest = build_sample(database)
@@ -37,13 +41,21 @@ def run(report: Report) -> None:
             pairs = manifest["pairs"] if pair is None else [pair]
             before = reader.db.statements
             started = time.perf_counter()
-            changes = sum(len(compare_runs(reader, p["run1"], p["run2"], reader.catalog.partitions).changes)
-                          for p in pairs)
+            changes = 0
+            for p in pairs:
+                result = compare_runs(reader, p["run1"], p["run2"], reader.catalog.partitions)
+                changes += len(result.changes)
             seconds = time.perf_counter() - started
             statements = reader.db.statements - before
+
+            before = reader.db.statements
+            for p in pairs:
+                mark_reverts(reader, compare_runs(reader, p["run1"], p["run2"], reader.catalog.partitions),
+                             config.global_marker)
+            with_reverts = reader.db.statements - before
             runs = f"{pair['run1']} -> {pair['run2']}" if pair else "consecutive global runs"
             verdict = "PASS" if statements <= len(pairs) else "FAIL"
-            table.rows.append([name, runs, changes, statements, f"<= {len(pairs)}",
+            table.rows.append([name, runs, changes, statements, f"<= {len(pairs)}", with_reverts,
                                f"{seconds * 1000:.1f} ms", verdict])
         reader.db.close()
     table.notes.append("Time includes reading both runs (SQLite, same process) and the diff engine.")

@@ -133,6 +133,7 @@ def open_reader(args: argparse.Namespace):
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .compare import compare_runs
+    from .history import mark_reverts
     from .render import render_json, render_text
 
     config, reader = open_reader(args)
@@ -140,6 +141,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     budget = config.diff_budget if args.budget is None else args.budget
     with reader.db:
         result = compare_runs(reader, args.run1, args.run2, partitions, budget=budget or None)
+        mark_reverts(reader, result, config.global_marker)
     if args.format == "json":
         sys.stdout.write(render_json(result))
     else:

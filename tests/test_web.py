@@ -236,9 +236,6 @@ def test_json_equals_cli(web):
         assert web_result.text == command.stdout
 
 
-# NOTE: the web diff marks reverts (history.mark_reverts) and `runinfodiffer diff` does
-# not, so the two differ on a pair with a revert until the CLI marks them too.
-@pytest.mark.xfail(strict=True, reason="runinfodiffer diff does not mark reverts yet")
 def test_json_equals_cli_on_revert(web):
     revert = next(i for i in web["manifest"]["injections"] if i["kind"] == "revert")
     pair = next(p for p in web["manifest"]["pairs"] if p["run2"] == revert["run"])
