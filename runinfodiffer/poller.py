@@ -41,8 +41,7 @@ from .compare import compare_records
 from .config import Config, DatabaseURL
 from .db import Database, connect
 from .errors import ConfigError, DatabaseUnavailable, UsageError
-from .model import Change
-from .revisions import ValueMemory, value_digest
+from .revisions import ValueMemory, remember_values, revert_source
 from .runinfo import RunInfoReader, RunRecord, RunStatus
 from .state import PollerState, StateLock, load_state, save_state, utc_now
 
@@ -239,17 +238,17 @@ class Poller:
         for baseline in sorted(groups, reverse=True):
             names = groups[baseline]
             pairs = self.catalog.pairs(names)
-            _remember(memory, self._records[baseline], pairs, seed=True)
+            remember_values(memory, self._records[baseline], pairs, seed=True)
             diff = compare_records(self._records[baseline], new, names, pairs,
                                    budget=self.config.diff_budget or None)
             for change in diff.changes:
-                source = _revert_source(memory, change)
+                source = revert_source(memory, change)
                 if source is not None:
                     reverts[change.parameter] = source
             changed = len({change.parameter for change in diff.changes})
             if changed:
                 comparisons.append(self._comparison(baseline, run, diff.changed_partitions, changed))
-        _remember(memory, new, self.catalog.pairs(partitions), seed=False)
+        remember_values(memory, new, self.catalog.pairs(partitions), seed=False)
         return RunOutcome(partitions, comparisons, first, reverts)
 
     def _comparison(self, baseline: int, run: int, partitions: List[str], changed: int) -> Comparison:
@@ -358,26 +357,6 @@ def summarize(run: int, comparisons: List[Comparison], reverts: Optional[Dict[st
     for parameter, source in sorted((reverts or {}).items()):
         parts.append(f"{parameter} reverted to the value of run {source}")
     return f"Run {run}: " + "; ".join(parts)
-
-
-def _remember(memory: ValueMemory, record: RunRecord, pairs: List[Tuple[str, str]], seed: bool) -> None:
-    """Store the run's value digests: as first entries (`seed`) or as possible changes."""
-    for partition, parameter in pairs:
-        digest = value_digest(record.values.get((partition, parameter)))
-        key = f"{partition}:{parameter}"
-        if seed:
-            memory.seed(key, record.run, digest)
-        else:
-            memory.record(key, record.run, digest)
-
-
-def _revert_source(memory: ValueMemory, change: Change) -> Optional[int]:
-    """Return the earlier run that held the change's new value in all its partitions."""
-    digest = value_digest(change.new_value if change.new_recorded else None)
-    sources = {memory.revert_source(f"{partition}:{change.parameter}", digest) for partition in change.partitions}
-    if len(sources) == 1:
-        return sources.pop()
-    return None
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

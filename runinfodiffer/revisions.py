@@ -9,9 +9,11 @@ so `depth` entries span at least `depth` global runs.
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .compare import normalize
+from .model import Change
+from .runinfo import RunRecord
 
 #: Stored value changes per partition and parameter.
 DEFAULT_DEPTH = 50
@@ -55,3 +57,23 @@ class ValueMemory:
             return
         entries.append([run, digest])
         del entries[:-self.depth]
+
+
+def remember_values(memory: ValueMemory, record: RunRecord, pairs: List[Tuple[str, str]], seed: bool) -> None:
+    """Store the run's value digests: as first entries (`seed`) or as possible changes."""
+    for partition, parameter in pairs:
+        digest = value_digest(record.values.get((partition, parameter)))
+        key = f"{partition}:{parameter}"
+        if seed:
+            memory.seed(key, record.run, digest)
+        else:
+            memory.record(key, record.run, digest)
+
+
+def revert_source(memory: ValueMemory, change: Change) -> Optional[int]:
+    """Return the earlier run that held the change's new value in all its partitions."""
+    digest = value_digest(change.new_value if change.new_recorded else None)
+    sources = {memory.revert_source(f"{partition}:{change.parameter}", digest) for partition in change.partitions}
+    if len(sources) == 1:
+        return sources.pop()
+    return None
