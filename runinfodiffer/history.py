@@ -147,7 +147,8 @@ def mark_reverts(
     """Set `reverted_to` on changes whose new value equals an earlier global run's value.
 
     Looks at up to `lookback` global runs before `diff.run1`, newest first, in two
-    queries (the run list, then their values). Partitions count only where they took part.
+    queries (the run list, then their values). Only runs that reached Running with HCAL
+    In count, and partitions only where they took part.
     """
     if not diff.changes:
         return
@@ -166,6 +167,9 @@ def mark_reverts(
 
 
 def _holds_value(record: RunRecord, change: Change) -> bool:
+    # Only runs the poller compares count: reached Running with HCAL In.
+    if not record.reached_running or (record.hcal or "").strip().lower() != "in":
+        return False
     for partition in change.partitions:
         key = (partition, change.parameter)
         if not record.took_part(partition) or key not in record.values:

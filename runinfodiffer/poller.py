@@ -41,7 +41,7 @@ from .compare import compare_records
 from .config import Config, DatabaseURL
 from .db import Database, connect
 from .errors import ConfigError, DatabaseUnavailable, UsageError
-from .revisions import ValueMemory, remember_values, revert_source
+from .revisions import RECENT_GLOBALS, ValueMemory, remember_values, revert_source, within_lookback
 from .runinfo import RunInfoReader, RunRecord, RunStatus
 from .state import PollerState, StateLock, load_state, save_state, utc_now
 
@@ -243,7 +243,7 @@ class Poller:
                                    budget=self.config.diff_budget or None)
             for change in diff.changes:
                 source = revert_source(memory, change)
-                if source is not None:
+                if source is not None and within_lookback(self.state.recent_globals, baseline, source):
                     reverts[change.parameter] = source
             changed = len({change.parameter for change in diff.changes})
             if changed:
@@ -290,6 +290,7 @@ class Poller:
 
     def _finish(self, run: int) -> None:
         self.state.last_run = run
+        self.state.recent_globals = (self.state.recent_globals + [run])[-RECENT_GLOBALS:]
         self.save()
 
     # --- the loop --------------------------------------------------------------------

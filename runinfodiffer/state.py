@@ -19,7 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from .errors import ConfigError
 from .files import PidLock, write_atomic
@@ -44,6 +44,9 @@ class PollerState:
     pid: Optional[int] = None
     #: Recent value digests per "PARTITION:PARAMETER", for revert marks (see revisions.py).
     values: Dict[str, list] = field(default_factory=dict)
+    #: The last global runs finished (processed or skipped), oldest first, for the
+    #: revert look-back window.
+    recent_globals: List[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +76,7 @@ class PollerState:
             last_poll=data.get("last_poll"),
             pid=data.get("pid"),
             values=dict(values),
+            recent_globals=[int(run) for run in data.get("recent_globals", [])],
         )
 
 

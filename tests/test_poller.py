@@ -93,10 +93,10 @@ def test_entry_text_and_urls(tmp_path, database):
     entries = {entry.run: entry for entry in read_entries(tmp_path / "BotUrlLog.html")}
 
     # 330030: HBHE and HF since 330026; HO was in EMPTY_FMS there, so it is diffed since 330025.
-    # EMPTY_FMS goes back to "[]", its value in 330010.
+    # EMPTY_FMS goes back to "[]", its value in 330025 (the newest run holding it), as the web says.
     entry = entries[330030]
     assert entry.summary == ("Run 330030: 2 parameters changed in HCAL_HBHE, HCAL_HF (since run 330026); "
-                             "1 in HCAL_HO (since run 330025); EMPTY_FMS reverted to the value of run 330010")
+                             "1 in HCAL_HO (since run 330025); EMPTY_FMS reverted to the value of run 330025")
     first, second = entry.comparisons
     assert first.url == f"{BASE}?runnumber1=330026&runnumber2=330030&partition=HCAL_HBHE&partition=HCAL_HF"
     assert first.text_url == first.url + "&format=text"

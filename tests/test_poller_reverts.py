@@ -36,10 +36,40 @@ def test_value_memory_keeps_changes_only():
     memory.seed("HCAL_HF:FM_URI", 1, first)
     memory.record("HCAL_HF:FM_URI", 2, first)
     memory.record("HCAL_HF:FM_URI", 3, second)
-    assert memory.data["HCAL_HF:FM_URI"] == [[1, first], [3, second]]
-    assert memory.revert_source("HCAL_HF:FM_URI", first) == 1
+    assert memory.data["HCAL_HF:FM_URI"] == [[1, first, 2], [3, second, 3]]
+    assert memory.revert_source("HCAL_HF:FM_URI", first) == 2
     assert memory.revert_source("HCAL_HF:FM_URI", second) is None
     for run in range(4, 8):
         memory.record("HCAL_HF:FM_URI", run, value_digest(str(run)))
     assert len(memory.data["HCAL_HF:FM_URI"]) == 3
     assert value_digest(None) == NOT_RECORDED
+
+
+def test_poller_and_web_name_same_revert_source(tmp_path, reader):
+    """The change log's revert marks equal those of mark_reverts, which the web and CLI use."""
+    import re
+    import shutil
+
+    from runinfodiffer.compare import compare_runs
+    from runinfodiffer.history import mark_reverts
+    from runinfodiffer.runinfo import RunInfoReader
+    from runinfodiffer.sample import append_runs
+
+    database = tmp_path / "grown.sqlite"
+    shutil.copy(reader.db.url.path, database)
+    append_runs(database, 150)
+    poller = make_poller(tmp_path, database)
+    assert poller.run(once=True) == 0
+
+    grown = RunInfoReader(poller.reader.db, reader.catalog)
+    checked = 0
+    for entry in read_entries(tmp_path / "BotUrlLog.html"):
+        logged = {name: int(run) for name, run in re.findall(r"(\w+) reverted to the value of run (\d+)", entry.summary)}
+        marked = {}
+        for comparison in entry.comparisons:
+            diff = compare_runs(grown, comparison.run1, comparison.run2, comparison.partitions)
+            mark_reverts(grown, diff, "/hcalpro/Global/")
+            marked.update({c.parameter: c.reverted_to for c in diff.changes if c.reverted_to is not None})
+        assert logged == marked, entry.run
+        checked += len(logged)
+    assert checked >= 5

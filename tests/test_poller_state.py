@@ -26,6 +26,7 @@ def test_state_round_trip(tmp_path):
     assert json.loads(path.read_text()) == {
         "last_run": 330020, "baselines": {"HCAL_HF": 330012, "HCAL_HO": 330005}, "next_entry_id": 8,
         "heartbeat": "2026-12-04T20:00:00Z", "last_poll": "2026-12-04T20:00:01Z", "pid": 4242, "values": {},
+        "recent_globals": [],
     }
     assert oct(path.stat().st_mode & 0o777) == "0o644"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
