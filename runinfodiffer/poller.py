@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 
 from .backoff import Backoff
 from .catalog import Catalog
-from .changelog import Comparison, Entry, append_entry, json_path, read_entries
+from .changelog import Comparison, Entry, append_entry, json_path, read_entries, write_entries
 from .compare import compare_records
 from .config import Config, DatabaseURL
 from .db import Database, connect
@@ -134,6 +134,11 @@ class Poller:
             log.info("change log %s has entry %d: next entry id %d -> %d", self.config.change_log,
                      max(stored_ids), state.next_entry_id, max(stored_ids) + 1)
             state.next_entry_id = max(stored_ids) + 1
+        if not Path(self.config.change_log).exists():
+            # An empty log lets DifferBot start before the first change: otherwise its
+            # first read finds the first entry and takes it as old.
+            write_entries(self.config.change_log, [])
+            log.info("created the empty change log %s", self.config.change_log)
         self.state = state
 
     def save(self) -> None:

@@ -249,7 +249,9 @@ def test_first_start_begins_at_latest(tmp_path, database, caplog):
     assert poller.state.last_run == 330080
     assert poller.state.baselines == {p: 330080 for p in ("HCAL_HBHE", "HCAL_HF", "HCAL_HO", "HCAL_Laser")}
     assert "first start: starting after the latest global run 330080" in caplog.text
-    assert not (tmp_path / "BotUrlLog.json").exists()
+    # The empty change log exists from the start, so DifferBot can read it at once.
+    assert read_entries(tmp_path / "BotUrlLog.html") == []
+    assert (tmp_path / "BotUrlLog.html").is_file()
 
     added = append_runs(database, 40)
     manifest = load_manifest(database)
