@@ -9,28 +9,22 @@ between a post and the save repeats at most that one post.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Optional
 
 from ..errors import RunInfoDifferError
+from ..files import LockHeld, PidLock, write_atomic
+
+__all__ = ["BotState", "LockHeld", "StateError", "StateLock"]
 
 STATE_VERSION = 1
 
 
 class StateError(RunInfoDifferError):
     """The state file exists but cannot be read."""
-
-
-class LockHeld(RunInfoDifferError):
-    """Another bot process holds the lock on the same state file."""
-
-    exit_status = 2
 
 
 class BotState:
@@ -86,38 +80,11 @@ class BotState:
             "updated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "pid": os.getpid(),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=str(self.path.parent))
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, indent=1, sort_keys=True)
-                stream.write("\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
-        _fsync_folder(self.path.parent)
+        write_atomic(self.path, json.dumps(payload, indent=1, sort_keys=True) + "\n", mode=0o600)
         self.exists = True
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable; some file systems reject fsync on a folder."""
-    try:
-        descriptor = os.open(str(folder), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-class StateLock:
+class StateLock(PidLock):
     """An exclusive `flock` on the lock file beside the state file, held while the bot runs.
 
     The lock file contains the holder's pid, so the second bot can name it. The kernel
@@ -125,34 +92,5 @@ class StateLock:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._descriptor: Optional[int] = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise LockHeld naming the holder's pid."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            holder = os.read(descriptor, 64).decode("ascii", "replace").strip() or "unknown"
-            os.close(descriptor)
-            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise LockHeld(f"another DifferBot (pid {holder}) is running on {self.path}; "
-                               "stop it first, or give this one another --state file") from None
-            raise
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
-        self._descriptor = descriptor
-
-    def release(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
-            self._descriptor = None
-
-    def __enter__(self) -> "StateLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        super().__init__(path, lambda pid: f"another DifferBot (pid {pid}) is running on {path}; "
+                         "stop it first, or give this one another --state file")
