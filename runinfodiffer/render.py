@@ -68,16 +68,21 @@ def render_text(diff: RunDiff, *, color: bool = False, complete_url: Optional[st
     out.extend(not_taking_part_lines(diff))
     for change in diff.changes:
         out.append("")
-        out.append(_paint("meta", f"== {change_heading(change)}", color))
-        for note in change_notes(change, diff.run1, diff.run2):
-            out.append(f"   {note}")
-        if change.diff.items is not None and (change.diff.items.added or change.diff.items.removed):
-            continue
-        unified = format_unified(change.diff, f"run {diff.run1}", f"run {diff.run2}")
-        out.extend(_paint_line(line, color) for line in unified.splitlines())
+        out.extend(_change_block(f"== {change_heading(change)}", change, diff.run1, diff.run2, color))
         if change.diff.truncated and complete_url:
             out.append(f"... complete diff: {complete_url}")
     return "\n".join(out) + "\n"
+
+
+def _change_block(heading: str, change: Change, old_run: int, new_run: int, color: bool) -> List[str]:
+    """Return a change's heading, its notes, and its unified diff unless list items say it all."""
+    lines = [_paint("meta", heading, color)]
+    lines.extend(f"   {note}" for note in change_notes(change, old_run, new_run))
+    if change.diff.items is not None and (change.diff.items.added or change.diff.items.removed):
+        return lines
+    unified = format_unified(change.diff, f"run {old_run}", f"run {new_run}")
+    lines.extend(_paint_line(line, color) for line in unified.splitlines())
+    return lines
 
 
 def _paint(kind: str, text: str, color: bool) -> str:
@@ -100,16 +105,9 @@ def render_history_text(title: str, steps: list, *, color: bool = False) -> str:
     """Render a parameter history: one heading per step, then its diff."""
     out = [title, f"{len(steps)} change{'s' if len(steps) != 1 else ''} found"]
     for step in steps:
-        change = step.change
+        heading = f"== run {step.run} [{', '.join(step.change.partitions)}] since run {step.previous_run}"
         out.append("")
-        out.append(_paint("meta", f"== run {step.run} [{', '.join(change.partitions)}] "
-                          f"since run {step.previous_run}", color))
-        for note in change_notes(change, step.previous_run, step.run):
-            out.append(f"   {note}")
-        if change.diff.items is not None and (change.diff.items.added or change.diff.items.removed):
-            continue
-        unified = format_unified(change.diff, f"run {step.previous_run}", f"run {step.run}")
-        out.extend(_paint_line(line, color) for line in unified.splitlines())
+        out.extend(_change_block(heading, step.change, step.previous_run, step.run, color))
     return "\n".join(out) + "\n"
 
 
