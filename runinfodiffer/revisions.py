@@ -1,9 +1,9 @@
 """Digests of recent values per partition and parameter, for revert marks in the poller.
 
 The poller marks a change that brings back an earlier value ("reverted to the value of
-run N") without reading old runs again: for every partition and parameter it keeps the
-digests of the last values it saw, in its state file: one entry per value, so `depth`
-entries span at least `depth` global runs.
+run N") without reading old runs again. For every partition and parameter it keeps, in
+its state file, the digests of the last values it saw. There is one entry per value, so
+`depth` entries span at least `depth` global runs.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def within_lookback(recent_globals: List[int], baseline: int, source: int, lookb
     """Return whether `source` is among the `lookback` newest global runs before `baseline`.
 
     `recent_globals` lists the global runs the poller finished, oldest first. When it
-    holds fewer than `lookback` runs before `baseline`, every run it holds counts.
+    contains fewer than `lookback` runs before `baseline`, every run in it counts.
     """
     before = [run for run in recent_globals if run < baseline]
     if len(before) < lookback:
