@@ -1,9 +1,9 @@
 """The live demo: sample database, one CLI diff, then all four parts running together.
 
-Processes started: `runinfodiffer serve` (web interface), `runinfodiffer poll` (poller),
-`bot/DifferBot.py` (bot), each with its log in `var/`; in this process, a
-Slack-compatible endpoint that prints each message and a replay that appends the next
-runs of the sample sequence every few seconds. On a terminal the demo runs until
+The demo starts three processes, each with its log in `var/`: `runinfodiffer serve`
+(web interface), `runinfodiffer poll` (poller) and `bot/DifferBot.py` (bot). This
+process runs a Slack-compatible endpoint that prints each message, and a replay that
+appends the next runs of the sample sequence every few seconds. On a terminal the demo runs until
 Ctrl-C; otherwise it stops once the replayed runs have had time to reach "Slack", and
 exits with status 1 when no message arrived.
 """

@@ -1,7 +1,7 @@
 """A Slack-compatible incoming-webhook endpoint on loopback that prints each message.
 
 The demo points DifferBot at it, so a user sees the messages the crew would get in
-Slack. It accepts `POST /hooks/<anything>` with a JSON payload and answers 200 "ok",
+Slack. It accepts `POST /hooks/<anything>` with a JSON payload and returns 200 "ok",
 like Slack's incoming webhooks. Nothing leaves the machine.
 """
 
@@ -17,7 +17,7 @@ PRINT_LIMIT = 1200
 
 
 class SlackSink:
-    """Runs the endpoint in a thread; `messages` holds the payloads received."""
+    """An endpoint served by a thread; `messages` lists the payloads received."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, output: Optional[Callable[[str], None]] = None):
         self.messages: List[dict] = []
