@@ -20,7 +20,7 @@ class LockHeld(RunInfoDifferError):
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace `path` with `text`, so that a reader, or a crash, leaves the old or the new file only.
+    """Replace `path` with `text`, so that a reader sees, and a crash leaves, the old or the new file.
 
     The text goes to a temporary file in the same folder, is flushed with fsync, and is
     moved into place with `os.replace`; then the folder is synced so the rename itself
