@@ -15,6 +15,7 @@ from typing import Callable, List, Optional
 
 from . import __version__
 from .errors import RunInfoDifferError, UsageError
+from .schema import MAX_RUN_NUMBER
 
 log = logging.getLogger("runinfodiffer")
 
@@ -27,6 +28,8 @@ def run_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}")
+    if value > MAX_RUN_NUMBER:
+        raise argparse.ArgumentTypeError(f"run number {text} is too large: the maximum is {MAX_RUN_NUMBER}")
     return value
 
 

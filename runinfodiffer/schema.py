@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS {DATE_TABLE} (
 );
 """
 
+#: Largest run number accepted as input. CMS run numbers have six digits; the bound
+#: keeps a bound value inside SQLite's 64-bit and any 32-bit integer column.
+MAX_RUN_NUMBER = 2**31 - 1
+
 #: Level-0 and HCAL level-one names read next to the catalog's parameters.
 RC_STATE = "CMS.LVL0:RC_STATE"
 LVL0_HCAL = "CMS.LVL0:HCAL"

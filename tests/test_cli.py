@@ -65,6 +65,7 @@ def test_same_run_no_differences(sample_db, sample_config):
     [
         (("remote_run", "abc", "5"), "run number must be a non-negative integer, got 'abc'"),
         (("remote_run", "-5", "5"), "run number must be a non-negative integer, got '-5'"),
+        (("remote_run", "99999999999999999999", "5"), "run number 99999999999999999999 is too large"),
         (("remote_run", "1", "2", "HCAL_XX"), "unknown partition 'HCAL_XX': valid partitions are HCAL_HBHE"),
         (("remote_run", "1", "2"), "run 1 not found"),
         (("remote_run", "5"), "remote_run needs two run numbers"),

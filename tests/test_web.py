@@ -303,6 +303,7 @@ def test_swap_and_steps_keep_partitions(web):
     ("runnumber1=abc&runnumber2=330015", "run number 1 must be a non-negative integer, got &#39;abc&#39;"),
     ("runnumber1=-5&runnumber2=330015", "run number 1 must be a non-negative integer, got &#39;-5&#39;"),
     ("runnumber1=1.5&runnumber2=330015", "run number 1 must be a non-negative integer"),
+    ("runnumber1=99999999999999999999&runnumber2=330015", "run number 1 99999999999999999999 is too large"),
     ("runnumber1=330010&runnumber2=330015&partition=HCAL_XX", "unknown partition &#39;HCAL_XX&#39;"),
     ("runnumber1=330010&runnumber2=330015&view=fancy", "invalid view &#39;fancy&#39;"),
     ("runnumber1=330010&runnumber2=330015&format=xml", "invalid format &#39;xml&#39;"),

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 from urllib.parse import parse_qs
 
 from ..errors import UsageError
+from ..schema import MAX_RUN_NUMBER
 
 #: Values of `view` for a diff: the default summary with previews, the side-by-side diff.
 #: `view=raw` is a route of its own (see app.dispatch).
@@ -55,6 +56,8 @@ def parse_run_number(params: Params, name: str, label: str) -> int:
         raise UsageError(f"{label} is missing: enter a run number such as 330012")
     if not value.isdigit() or not value.isascii():
         raise UsageError(f"{label} must be a non-negative integer, got {value!r}")
+    if int(value) > MAX_RUN_NUMBER:
+        raise UsageError(f"{label} {value} is too large: the maximum run number is {MAX_RUN_NUMBER}")
     return int(value)
 
 
