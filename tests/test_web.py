@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from runinfodiffer.config import CHECKOUT
+from runinfodiffer.web.htmldiff import MAX_PREVIEW_EXTENSION
 from tests.conftest import write_config
 from tests.web_client import call, link_by_id, summary_rows
 
@@ -91,12 +93,14 @@ def test_summary_lists_item_changes(web):
     assert f"<td>added {added}</td>" in page.split('id="changes-summary"', 1)[1].split("</table>", 1)[0]
 
 
-def test_truncated_view_previews_twenty_lines(web):
+def test_truncated_view_previews_about_twenty_lines(web):
     largest = web["manifest"]["largest_pair"]
     page = call(diff_query(largest["run1"], largest["run2"])).text
     section = page.split(f'<section class="change" id="{largest["parameter"]}">', 1)[1].split("</section>", 1)[0]
     preview = section.split('<pre class="preview">', 1)[1].split("</pre>", 1)[0]
-    assert preview.count("<span class=\"") - preview.count('<span class="hl">') == 20
+    shown = preview.count("<span class=\"") - preview.count('<span class="hl">')
+    # 20 lines, extended to the end of a change that the 20th line falls in.
+    assert 20 <= shown <= 20 + MAX_PREVIEW_EXTENSION
     more = re.search(r"(\d+) more lines\.", section)
     assert more is not None
     assert int(more.group(1)) > 0
@@ -431,3 +435,20 @@ def test_config_from_wsgi_environ(web, monkeypatch):
     result = call(diff_query(330010, 330015, "format=json"), environ={"RUNINFODIFFER_CONFIG": str(config)})
     assert result.status == 503
     assert str(other / "elsewhere.sqlite") in result.text
+
+
+def test_truncated_preview_keeps_changes_whole(web):
+    # In this pair the first 20 preview lines of both parameters end between the
+    # removed and the added lines of one change.
+    page = call(diff_query(330019, 330025)).text
+    for parameter, last_removed, last_added in [
+        ("HCAL_LPMCONTROL", "-main.lpm.bgo_channel7.bx 0xE9", "+main.lpm.bgo_channel7.bx 0xF5"),
+        ("CFGDOC_TXT", "-  crate34.slot2.pipeline_length = 0xF0", "+  crate34.slot2.pipeline_length = 0xFE"),
+    ]:
+        section = page.split(f'<section class="change" id="{parameter}">', 1)[1].split("</section>", 1)[0]
+        preview = section.split('<pre class="preview">', 1)[1].split("</pre>", 1)[0]
+        preview = re.sub(r'<span class="hl">(.*?)</span>', r"\1", preview)
+        lines = [html.unescape(text) for text in re.findall(r'<span class="\w+">(.*?)</span>', preview)]
+        assert last_removed in lines
+        assert lines[-1] == last_added
+        assert "The preview ends inside a change" not in section

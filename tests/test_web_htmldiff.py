@@ -6,7 +6,7 @@ import re
 
 from runinfodiffer.engine import diff_text
 from runinfodiffer.model import Change
-from runinfodiffer.web.htmldiff import MAX_FOLDED_LINES, highlight, side_by_side, unified_preview
+from runinfodiffer.web.htmldiff import MAX_FOLDED_LINES, MAX_PREVIEW_EXTENSION, highlight, side_by_side, unified_preview
 
 
 def change_of(old: str, new: str, budget=None) -> Change:
@@ -71,7 +71,7 @@ def test_escaped_values_in_rows():
 
 def test_preview_counts_remaining_lines():
     change = change_of(numbered(100), numbered(100, changed={10, 50, 90}))
-    shown, more = unified_preview(change, 20)
+    shown, more, _ = unified_preview(change, 20)
     total = sum(1 + len(hunk.lines) for hunk in change.diff.hunks)
     assert len(shown) == 20
     assert more == total - 20
@@ -80,6 +80,36 @@ def test_preview_counts_remaining_lines():
 
 
 def test_preview_of_short_diff():
-    shown, more = unified_preview(change_of("a\n", "b\n"), 20)
+    shown, more, _ = unified_preview(change_of("a\n", "b\n"), 20)
     assert [line.kind for line in shown] == ["hunk", "del", "add"]
     assert more == 0
+
+
+def test_preview_extends_to_end_of_change():
+    # The hunk header and three context lines put lines 10-15 of the old value at
+    # preview lines 5-10 (removed) and 11-16 (added); a limit of 8 falls inside them.
+    changed = set(range(10, 16))
+    change = change_of(numbered(40), numbered(40, changed=changed))
+    shown, more, cut = unified_preview(change, 8)
+    kinds = [line.kind for line in shown]
+    total = sum(1 + len(hunk.lines) for hunk in change.diff.hunks)
+    assert kinds == ["hunk"] + ["ctx"] * 3 + ["del"] * 6 + ["add"] * 6
+    assert more == total - 16
+    assert cut is False
+
+
+def test_preview_extension_is_bounded():
+    change = change_of(numbered(100), numbered(100, changed=set(range(5, 60))))
+    shown, more, cut = unified_preview(change, 20)
+    total = sum(1 + len(hunk.lines) for hunk in change.diff.hunks)
+    assert len(shown) == 20 + MAX_PREVIEW_EXTENSION
+    assert shown[-1].kind in ("del", "add")
+    assert more == total - len(shown)
+    assert cut is True
+
+
+def test_preview_stops_at_limit_on_context():
+    change = change_of(numbered(100), numbered(100, changed={10, 50, 90}))
+    shown, more, cut = unified_preview(change, 4)
+    assert [line.kind for line in shown] == ["hunk", "ctx", "ctx", "ctx"]
+    assert cut is False

@@ -8,7 +8,8 @@ passes through `escape` exactly once.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from itertools import islice
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from markupsafe import Markup, escape
 
@@ -165,24 +166,50 @@ class PreviewLine:
         self.html = html
 
 
+class Preview(NamedTuple):
+    """The first lines of a change's unified diff, for the truncated view."""
+
+    lines: List[PreviewLine]
+    #: Lines of the diff's hunks that follow `lines`.
+    more: int
+    #: True when `lines` stops inside a run of removed and added lines because the
+    #: run is longer than `MAX_PREVIEW_EXTENSION`.
+    cut_in_change: bool
+
+
 _KINDS = {CONTEXT: "ctx", REMOVED: "del", ADDED: "add"}
 
+#: A preview that reaches its limit inside a run of removed and added lines goes on
+#: to the end of that run, by at most this many lines.
+MAX_PREVIEW_EXTENSION = 20
 
-def unified_preview(change: Change, limit: int) -> Tuple[List[PreviewLine], int]:
+
+def unified_preview(change: Change, limit: int) -> Preview:
     """Return the first `limit` unified-diff lines of `change` and how many lines follow.
 
-    The count covers the hunks the diff holds, which are all of them unless the size
-    budget cut the diff (`change.diff.truncated`).
+    The preview never ends between the removed and the added lines of one change: it
+    extends to the end of the current run of changed lines, by at most
+    `MAX_PREVIEW_EXTENSION` lines. The count covers the hunks the diff holds, which are
+    all of them unless the size budget cut the diff (`change.diff.truncated`).
     """
-    shown: List[PreviewLine] = []
-    total = 0
-    for hunk in change.diff.hunks:
-        total += 1 + len(hunk.lines)
-        if len(shown) < limit:
-            shown.append(PreviewLine("hunk", escape(hunk.header)))
+    total = sum(1 + len(hunk.lines) for hunk in change.diff.hunks)
+    # One line past the longest preview tells whether the preview stops inside a change.
+    head = list(islice(_preview_lines(change.diff.hunks), limit + MAX_PREVIEW_EXTENSION + 1))
+
+    end = min(limit, len(head))
+    last_end = min(limit + MAX_PREVIEW_EXTENSION, len(head))
+    while 0 < end < last_end and _changed(head[end - 1]) and _changed(head[end]):
+        end += 1
+    cut_in_change = 0 < end < len(head) and _changed(head[end - 1]) and _changed(head[end])
+    return Preview(head[:end], total - end, cut_in_change)
+
+
+def _preview_lines(hunks: Sequence[Hunk]) -> Iterator[PreviewLine]:
+    for hunk in hunks:
+        yield PreviewLine("hunk", escape(hunk.header))
         for line in hunk.lines:
-            if len(shown) >= limit:
-                break
-            text = Markup(escape(line.kind)) + highlight(line.text, line.marks)
-            shown.append(PreviewLine(_KINDS[line.kind], text))
-    return shown, total - len(shown)
+            yield PreviewLine(_KINDS[line.kind], Markup(escape(line.kind)) + highlight(line.text, line.marks))
+
+
+def _changed(line: PreviewLine) -> bool:
+    return line.kind in ("del", "add")

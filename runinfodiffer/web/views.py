@@ -119,7 +119,10 @@ def _render_diff_page(request: Request, services: Services, query: DiffQuery, re
         if view:
             item["rows"] = side_by_side(change)
         else:
-            item["preview"], item["more"] = unified_preview(change, PREVIEW_LINES)
+            preview = unified_preview(change, PREVIEW_LINES)
+            item["preview"] = preview.lines
+            item["more"] = preview.more
+            item["preview_cut"] = preview.cut_in_change
         changes.append(item)
 
     steps = {
