@@ -19,6 +19,7 @@ import pytest
 from runinfodiffer.catalog import load_catalog
 from runinfodiffer.changelog import Comparison, Entry, append_entry
 from runinfodiffer.config import CHECKOUT
+from runinfodiffer.poller import summarize
 from runinfodiffer.web.index import render_index
 from tests.conftest import write_config
 from tests.web_client import SCRIPT, call
@@ -120,6 +121,21 @@ def test_changes_atom_feed_is_valid(web):
     alternate = entries[0].find(f"{ATOM}link[@rel='alternate']").get("href")
     assert alternate == f"http://hcalmon.test{SCRIPT}?runnumber1=330015&runnumber2=330019&partition=HCAL_HBHE&partition=HCAL_HF"
     assert len(entries[0].findall(f"{ATOM}link[@rel='related']")) == 1
+
+
+def test_poller_summary_shows_run_once(web):
+    comparisons = [Comparison(330092, 330099, ["HCAL_HBHE", "HCAL_HF"], 3, "http://x/d", "http://x/d&format=text")]
+    summary = summarize(330099, comparisons)
+    append_entry(web["tmp"] / "BotUrlLog.html", Entry(3, "2026-12-04T12:00:00Z", 330099, summary, comparisons))
+
+    page = call("page=changes").text
+    item = page.split('<li class="entry" id="entry-3"', 1)[1].split("<ul>", 1)[0]
+    assert "Run 330099: 3 parameters changed in HCAL_HBHE, HCAL_HF (since run 330092)" in item
+    assert item.lower().count("run 330099") == 1
+
+    feed = ET.fromstring(call("page=changes&format=atom").raw)
+    title = feed.find(f"{ATOM}entry/{ATOM}title").text
+    assert title == "Run 330099: 3 parameters changed in HCAL_HBHE, HCAL_HF (since run 330092)"
 
 
 def test_atom_ids_are_stable(web):

@@ -49,7 +49,7 @@ def changes(request: Request, services: Services) -> Response:
             "html_url": request.absolute_url(page="changes"),
         }
         items = [
-            {"entry": entry, "id": _urn(base, f"run/{entry.run}"),
+            {"entry": entry, "id": _urn(base, f"run/{entry.run}"), "title": entry_title(entry),
              "links": [diff_url(c, absolute=True) for c in entry.comparisons]}
             for entry in entries
         ]
@@ -57,10 +57,22 @@ def changes(request: Request, services: Services) -> Response:
 
     from .matrix import matrix_context
 
-    context = page_context(request, services, entries=entries, diff_url=diff_url,
+    context = page_context(request, services, entries=entries, diff_url=diff_url, entry_title=entry_title,
                            feed_url=request.url(page="changes", format="atom"),
                            **matrix_context(request, services))
     return Response(200, render("changes.html", **context), HTML)
+
+
+def entry_title(entry: Any) -> str:
+    """Return a change-log entry's summary led by its run, e.g. ``Run 330099: 3 parameters changed ...``.
+
+    The poller writes summaries that start with ``Run N:`` already, and those are
+    returned unchanged. Other summaries get that prefix.
+    """
+    prefix = f"Run {entry.run}:"
+    if entry.summary.startswith(prefix):
+        return entry.summary
+    return f"{prefix} {entry.summary}"
 
 
 def _urn(base: str, name: str) -> str:
