@@ -10,11 +10,12 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
 from . import __version__
-from .errors import RunInfoDifferError, UsageError
+from .errors import ConfigError, RunInfoDifferError, RunNotFound, UsageError
 from .schema import MAX_RUN_NUMBER
 
 log = logging.getLogger("runinfodiffer")
@@ -22,15 +23,37 @@ log = logging.getLogger("runinfodiffer")
 
 def run_number(text: str) -> int:
     """Parse a run number: a non-negative integer."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}") from None
-    if value < 0:
+    digits = text.strip()
+    # int() would also take "330_019" and non-ASCII digits; run numbers are plain ASCII.
+    if not (digits.isascii() and digits.isdigit()):
         raise argparse.ArgumentTypeError(f"run number must be a non-negative integer, got {text!r}")
+    value = int(digits)
     if value > MAX_RUN_NUMBER:
         raise argparse.ArgumentTypeError(f"run number {text} is too large: the maximum is {MAX_RUN_NUMBER}")
     return value
+
+
+def non_negative(text: str) -> int:
+    """Parse a count that may be zero: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    """Parse a count of at least one."""
+    value = non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer, got 0")
+    return value
+
+
+#: Widest run-number range one `history` call reads: about the span of a LHC run period.
+MAX_HISTORY_SPAN = 200_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="FILE", help="settings file (default: $RUNINFODIFFER_CONFIG, "
                         "then runinfodiffer.toml in the checkout)")
     common.add_argument("--database", metavar="URL", help="override the configured database: "
-                        "sqlite:///PATH or oracle://USER@HOST:PORT/SERVICE (password from the password file)")
+                        "sqlite:///PATH (relative; sqlite:////PATH for an absolute path) or "
+                        "oracle://USER@HOST:PORT/SERVICE (password from the password file)")
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
 
     parser = argparse.ArgumentParser(
@@ -59,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     diff.add_argument("--no-color", action="store_true", help="never colour the output "
                       "(colours are used only when stdout is a terminal and NO_COLOR is unset)")
-    diff.add_argument("--budget", type=int, metavar="LINES", help="changed lines per parameter above which "
+    diff.add_argument("--budget", type=non_negative, metavar="LINES", help="changed lines per parameter above which "
                       "only the first hunks are shown (default: diff_budget setting; 0: no limit)")
     diff.set_defaults(handler=cmd_diff)
 
@@ -73,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Write a deterministic SQLite RunInfo database with realistic "
                                  "HCAL runs, and its manifest of injected changes beside it.")
     sample.add_argument("path", help="SQLite file to write (overwritten)")
-    sample.add_argument("--runs", type=int, metavar="N", help="number of runs (default: the curated sequence)")
+    sample.add_argument("--runs", type=positive, metavar="N", help="number of runs (default: the curated sequence)")
     sample.set_defaults(handler=cmd_sample_db)
 
     poll = commands.add_parser("poll", parents=[common], help="watch for new global runs and log their changes",
@@ -87,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     history = commands.add_parser("history", parents=[common], help="list the runs where a parameter changed",
                                   description="List every run in RUN1..RUN2 whose value of PARAMETER differs "
                                   "from the previous run that recorded it, with the diff of each step. "
-                                  "Runs in which a partition did not take part are skipped for it.")
+                                  "Runs in which a partition did not take part are skipped for it. "
+                                  f"The range may span at most {MAX_HISTORY_SPAN:,} run numbers. Exit status: "
+                                  "0 no change, 1 changes, 2 trouble.")
     history.add_argument("parameter", help="short parameter name, e.g. CFGDOC_TXT (any name RunInfo records)")
     history.add_argument("-p", "--partition", action="append", default=[], metavar="PARTITION",
                          help="partition, repeatable (default: the catalog's partitions for PARAMETER)")
@@ -98,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--global-only", action="store_true", help="consider global runs only")
     history.add_argument("--first-change", action="store_true",
                          help="print only the first run after RUN1 whose value differs from RUN1's")
-    history.add_argument("--lookback", type=int, default=50, metavar="RUNS",
+    history.add_argument("--lookback", type=non_negative, default=50, metavar="RUNS",
                          help="earlier runs searched for a value that a change reverts to (default: 50)")
     history.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     history.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -162,16 +188,28 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     if args.run_to < args.run_from:
         raise UsageError(f"--to {args.run_to} is below --from {args.run_from}: give the older run first")
+    span = args.run_to - args.run_from + 1
+    if span > MAX_HISTORY_SPAN:
+        raise UsageError(f"the range {args.run_from} to {args.run_to} spans {span:,} run numbers; "
+                         f"the maximum is {MAX_HISTORY_SPAN:,}: narrow --from and --to")
     config, reader = open_reader(args)
     catalog = reader.catalog
     default = catalog.parameters.get(args.parameter, catalog.partitions)
     partitions = catalog.resolve_partitions(args.partition) if args.partition else list(default)
+    if args.parameter in catalog.parameters:
+        foreign = [p for p in partitions if p not in catalog.parameters[args.parameter]]
+        if foreign:
+            raise UsageError(f"{args.parameter} is diffed for {', '.join(catalog.parameters[args.parameter])} "
+                             f"only, not {', '.join(foreign)}")
     progress = _progress_bar if sys.stderr.isatty() else None
     with reader.db:
         series = read_series(reader, args.parameter, partitions, args.run_from, args.run_to,
                              global_only=args.global_only, marker=config.global_marker, progress=progress)
     if progress:
         sys.stderr.write("\n")
+    if not any(recorded for values in series.values() for _, recorded, _ in values):
+        raise UsageError(f"no run from {args.run_from} to {args.run_to} records {args.parameter} for "
+                         f"{', '.join(partitions)}; check the name and the range")
     steps = history_steps(series, args.parameter, partitions, first_change=args.first_change,
                           lookback=args.lookback, budget=config.diff_budget or None)
     if args.format == "json":
@@ -202,6 +240,8 @@ def cmd_check_db(args: argparse.Namespace) -> int:
         if run is None:
             print(f"tables: readable; no global run found (marker {config.global_marker!r})")
             return 0
+        if not reader.read_run(run).exists:
+            raise RunNotFound(f"run {run} not found: RunInfo has no HCAL or Level-0 record for it")
         recorded, total = reader.count_recorded(run)
         print("tables: RUNSESSION_PARAMETER and RUNSESSION_STRING readable")
         print(f"run {run}: {recorded} of {total} catalog parameters recorded")
@@ -209,9 +249,14 @@ def cmd_check_db(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_db(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from .sample import build_sample, manifest_path
 
-    manifest = build_sample(args.path, runs=args.runs)
+    try:
+        manifest = build_sample(args.path, runs=args.runs)
+    except (OSError, sqlite3.Error) as error:
+        raise ConfigError(f"cannot write the sample database {args.path}: {error}") from error
     print(f"wrote {args.path} with {len(manifest['runs'])} runs; manifest {manifest_path(args.path)}")
     return 0
 
@@ -233,7 +278,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[ENV_CONFIG] = args.config  # the app reads its settings per request
     from .config import load_config
 
-    serve(args.host, args.port, change_log=load_config(args.config).change_log)
+    try:
+        serve(args.host, args.port, change_log=load_config(args.config).change_log)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {error.strerror}; "
+                         "choose another port with --port") from error
     return 0
 
 
@@ -244,7 +293,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%SZ",
     )
+    # UTC, as DifferBot logs: the poller and the bot run on different hosts.
+    logging.Formatter.converter = time.gmtime
     try:
         return args.handler(args)
     except RunInfoDifferError as error:
@@ -256,6 +308,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+#: `diff` options that take a value, as `remote_run` passes them through.
+_VALUE_OPTIONS = ("--format", "--config", "--database", "--budget")
 
 
 def run_info_diff_main(argv: Optional[List[str]] = None) -> int:
@@ -273,9 +329,18 @@ def run_info_diff_main(argv: Optional[List[str]] = None) -> int:
         if len(rest) < 2:
             print(f"Run_Info_Diff.py: error: remote_run needs two run numbers\n{usage}", file=sys.stderr)
             return 2
-        # Words after the runs are partitions; "--" options (e.g. --format=json) pass through.
-        options = [word for word in rest[2:] if word.startswith("--")]
-        partitions = [item for name in rest[2:] if not name.startswith("--") for item in ("-p", name)]
+        # Words after the runs are partitions; "--" options pass through, with the value
+        # of those that take one ("--format json" as well as "--format=json").
+        options: List[str] = []
+        partitions: List[str] = []
+        words = iter(rest[2:])
+        for word in words:
+            if not word.startswith("--"):
+                partitions += ["-p", word]
+                continue
+            options.append(word)
+            if word in _VALUE_OPTIONS:
+                options.append(next(words, ""))
         return main(["diff", rest[0], rest[1], *partitions, *options])
     if mode == "local_run":
         return main(["poll", *rest])

@@ -67,7 +67,7 @@ class Database:
 def _describe(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     if "no such table" in text or "ORA-00942" in text:
-        text += " (is this a RunInfo database with the configured schema? run 'runinfodiffer check-db')"
+        text += " (is this a RunInfo database with the configured schema prefix? 'runinfodiffer check-db' checks it)"
     return text
 
 

@@ -148,9 +148,10 @@ def mark_reverts(
 
     Looks at up to `lookback` global runs before `diff.run1`, newest first, in two
     queries (the run list, then their values). Only runs that reached Running with HCAL
-    In count, and partitions only where they took part.
+    In count, and partitions only where they took part. A diff whose run1 is the newer
+    run (runs given swapped) gets no marks, because "earlier" has no meaning there.
     """
-    if not diff.changes:
+    if not diff.changes or diff.run1 >= diff.run2:
         return
     runs = global_runs_before(reader, diff.run1, marker, lookback)
     pairs = sorted({(p, c.parameter) for c in diff.changes for p in c.partitions} |

@@ -69,6 +69,8 @@ def test_same_run_no_differences(sample_db, sample_config):
         (("remote_run", "1", "2", "HCAL_XX"), "unknown partition 'HCAL_XX': valid partitions are HCAL_HBHE"),
         (("remote_run", "1", "2"), "run 1 not found"),
         (("remote_run", "5"), "remote_run needs two run numbers"),
+        (("remote_run", "330_019", "5"), "run number must be a non-negative integer, got '330_019'"),
+        (("remote_run", "330019", "330025", "--budget", "-1"), "expected a non-negative integer, got '-1'"),
         (("frobnicate",), "unknown mode 'frobnicate'"),
     ],
 )
@@ -137,3 +139,49 @@ def test_debug_shows_traceback(sample_config):
     result = run("remote_run", "1", "2", "--debug", config=sample_config)
     assert result.returncode != 0
     assert "Traceback" in result.stderr
+
+
+def runinfodiffer(*args, config):
+    return subprocess.run([sys.executable, "-m", "runinfodiffer", *args, "--config", str(config)],
+                          capture_output=True, text=True, cwd=CHECKOUT, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("history", "FM_URI", "--from", "0", "--to", "2000000000"), "the maximum is 200,000"),
+        (("history", "NO_SUCH_PARAMETER", "--from", "330010", "--to", "330080"),
+         "no run from 330010 to 330080 records NO_SUCH_PARAMETER"),
+        (("history", "uHTRManager_Firmware_Crate22", "-p", "HCAL_HBHE", "--from", "330010", "--to", "330080"),
+         "uHTRManager_Firmware_Crate22 is diffed for HCAL_HF only, not HCAL_HBHE"),
+        (("history", "FM_URI", "--from", "330010", "--to", "330080", "--lookback", "-1"),
+         "expected a non-negative integer"),
+        (("check-db", "999999"), "run 999999 not found"),
+        (("sample-db", "/proc/no/sample.sqlite"), "cannot write the sample database /proc/no/sample.sqlite"),
+        (("sample-db", "/tmp/x.sqlite", "--runs", "-3"), "expected a non-negative integer, got '-3'"),
+    ],
+)
+def test_command_errors_exit_2(args, message, sample_config):
+    result = runinfodiffer(*args, config=sample_config)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_remote_run_option_with_separate_value(sample_db, sample_config):
+    pair = sample_db[1]["demo_pair"]
+    result = run("remote_run", str(pair["run1"]), str(pair["run2"]), "HCAL_HF", "--format", "json",
+                 config=sample_config)
+    assert json.loads(result.stdout)["partitions"] == ["HCAL_HF"]
+
+
+def test_swapped_runs_get_no_revert_marks(sample_db, sample_config):
+    manifest = sample_db[1]
+    revert = next(i for i in manifest["injections"] if i["kind"] == "revert" and i["parameter"] == "HCAL_DAQ_RELEASE")
+    pair = next(p for p in manifest["pairs"] if p["run2"] == revert["run"])
+    forward = json.loads(run("remote_run", str(pair["run1"]), str(pair["run2"]), "--format=json",
+                             config=sample_config).stdout)
+    backward = json.loads(run("remote_run", str(pair["run2"]), str(pair["run1"]), "--format=json",
+                              config=sample_config).stdout)
+    assert any(change["reverted_to"] for change in forward["changes"])
+    assert not any(change["reverted_to"] for change in backward["changes"])

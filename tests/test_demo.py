@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -37,3 +38,15 @@ def test_demo_no_live_prints_diff(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "== HCAL_ICICONTROL_MULTI [HCAL_HBHE]" in result.stdout
     assert not (tmp_path / "BotUrlLog.html").exists()
+
+
+def test_second_demo_on_same_folder_rejected(tmp_path):
+    from runinfodiffer.files import PidLock
+
+    with PidLock(tmp_path / "demo.lock", lambda pid: f"held by {pid}"):
+        command = [sys.executable, "-m", "runinfodiffer.demo", "--folder", str(tmp_path), "--no-live"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=CHECKOUT, timeout=60)
+    assert result.returncode == 2
+    assert "another demo" in result.stderr
+    assert f"(pid {os.getpid()})" in result.stderr
+    assert not (tmp_path / "sample.sqlite").exists()

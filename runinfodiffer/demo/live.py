@@ -26,6 +26,7 @@ from typing import List, Optional, Tuple
 from ..changelog import read_entries
 from ..cli import main as cli_main
 from ..config import CHECKOUT, CONFIG_NAME
+from ..files import LockHeld, PidLock
 from .slack_sink import SlackSink
 
 DEFAULT_FOLDER = CHECKOUT / "var"
@@ -77,6 +78,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
 def free_port(preferred: int) -> int:
     """Return `preferred` when it can be bound on 127.0.0.1, else (or for 0) a free port."""
     with socket.socket() as probe:
+        # As the web server does: a port in TIME-WAIT after the last demo is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", preferred))
             return probe.getsockname()[1]
@@ -180,10 +183,26 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    folder = args.folder.resolve()
+    # Two demos on one folder would rebuild the database and share the poller state.
+    lock = PidLock(folder / "demo.lock", lambda pid: f"another demo (pid {pid}) is running in {folder}; "
+                   "stop it first, or give this one another --folder")
+    try:
+        lock.acquire()
+    except LockHeld as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return run_demo(args, folder)
+    finally:
+        lock.release()
+
+
+def run_demo(args: argparse.Namespace, folder: Path) -> int:
+    """Run the demo in `folder`, which the caller has locked; return the exit status."""
     port = free_port(args.port)
     if args.port and port != args.port:
         print(f"Port {args.port} is taken; using {port}")
-    folder = args.folder.resolve()
     manifest = prepare(folder, port, args)
     if show_cli_diff(folder, manifest) == 2 or args.no_live:
         return 0 if args.no_live else 2
@@ -193,7 +212,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     processes = start_processes(folder, port, sink.url)
     signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
-    feeder = threading.Thread(target=replay, args=(folder / "sample.sqlite", args.runs, args.every, stop), name="replay", daemon=True)
+    feeder = threading.Thread(target=replay, args=(folder / "sample.sqlite", args.runs, args.every, stop),
+                              name="replay", daemon=True)
     try:
         if not wait_for_web(port):
             print(f"The web server did not start; see {folder / 'demo-web.log'}", file=sys.stderr)
