@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from . import __version__
 from .errors import ConfigError, RunInfoDifferError, RunNotFound, UsageError
@@ -137,14 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default: 8000)")
     serve.set_defaults(handler=cmd_serve)
-
-    for register in EXTRA_COMMANDS:
-        register(commands, common)
     return parser
-
-
-#: Functions `(subparsers, common_parent)` that add commands defined in other modules.
-EXTRA_COMMANDS: List[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
 
 
 def open_reader(args: argparse.Namespace):
