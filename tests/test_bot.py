@@ -198,7 +198,7 @@ def test_long_diff_trimmed_with_count_and_link(tmp_path, web, slack, site):
     assert all(len(block["text"]["text"]) <= SECTION_LIMIT for block in payload["blocks"])
 
 
-def test_rate_limit_honours_retry_after(tmp_path, web, slack, site):
+def test_rate_limit_honours_retry_after(tmp_path, web, slack, site, caplog):
     site.add(1)
     slack.script = [("429", 1)]
     bot = make_bot(tmp_path, web)
@@ -209,6 +209,8 @@ def test_rate_limit_honours_retry_after(tmp_path, web, slack, site):
     assert slack.received[1].time - slack.received[0].time >= 1.0
     assert time.monotonic() - started >= 1.0
     assert saved_cursor(tmp_path) == 1
+    assert re.search(rf"entry 1 \(run {run_of(1)}\) to webhook: attempt 1 failed with HTTP 429; "
+                     r"retrying in 1\.\d s", caplog.text)
 
 
 def test_long_retry_after_defers_entry(tmp_path, web, slack, site):
@@ -227,19 +229,36 @@ def test_long_retry_after_defers_entry(tmp_path, web, slack, site):
     assert posted_runs(slack) == [run_of(1)]
 
 
-def test_server_errors_retry_then_stay_pending(tmp_path, web, slack, site):
+def test_server_errors_retry_then_stay_pending(tmp_path, web, slack, site, caplog):
     site.add(1)
     site.add(2)
     slack.default = "500"
-    bot = make_bot(tmp_path, web, retries=1)
+    bot = make_bot(tmp_path, web, retries=2)
     assert bot.run_cycle(replay=2) is False
-    # One try plus one retry for entry 1; entry 2 waits behind it to keep the order.
-    assert [r.action for r in slack.received] == ["500", "500"]
+    # One try plus two retries for entry 1; entry 2 waits behind it to keep the order.
+    assert [r.action for r in slack.received] == ["500", "500", "500"]
     assert saved_cursor(tmp_path) == 0
+    retries = re.findall(rf"entry 1 \(run {run_of(1)}\) to webhook: attempt (\d) failed with HTTP 500; "
+                         r"retrying in \d+\.\d s", caplog.text)
+    assert retries == ["1", "2"]
+    assert slack.webhook_url not in caplog.text
 
     slack.default = "ok"
     assert bot.run_cycle() is True
     assert posted_runs(slack) == [run_of(1), run_of(2)]
+
+
+def test_connection_error_retries_are_logged(tmp_path, web, site, monkeypatch, caplog):
+    # Port 9 (discard) has no listener on loopback, so every connection is refused.
+    url = "http://127.0.0.1:9/services/T000/B000/secretpart"
+    monkeypatch.setenv("RUNINFODIFFER_WEBHOOK_URL", url)
+    site.add(1)
+    bot = make_bot(tmp_path, web, retries=2)
+    assert bot.run_cycle(replay=1) is False
+    retries = re.findall(rf"entry 1 \(run {run_of(1)}\) to webhook: attempt (\d) failed with "
+                         r"connection error: .*[Rr]efused.*; retrying in \d+\.\d s", caplog.text)
+    assert retries == ["1", "2"]
+    assert "secretpart" not in caplog.text
 
 
 def test_invalid_payload_skipped_after_max_rejections(tmp_path, web, slack, site, caplog):

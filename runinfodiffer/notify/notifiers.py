@@ -27,7 +27,7 @@ from urllib.error import URLError
 
 from ..changelog import Entry
 from .message import DiffOrReason, build_message, build_plain
-from .retry import retry_handlers
+from .retry import RetryLog, retry_handlers
 from .settings import BotSettings
 
 log = logging.getLogger(__name__)
@@ -75,15 +75,18 @@ class WebhookNotifier(Notifier):
         from slack_sdk.webhook import WebhookClient
 
         self.settings = settings
+        url = settings.webhook_url()
+        self.retry_log = RetryLog(self.kind, secrets=[url])
         self.client = WebhookClient(
-            settings.webhook_url(),
+            url,
             timeout=int(max(1, round(settings.slack_timeout))),
             logger=sdk_log,
-            retry_handlers=retry_handlers(settings, stop),
+            retry_handlers=retry_handlers(settings, stop, self.retry_log),
         )
 
     def send(self, entry: Entry, diffs: List[DiffOrReason]) -> Result:
         message = build_message(entry, diffs, self.settings.flavor, self.settings.message_limit)
+        self.retry_log.entry = entry
         try:
             if message.blocks is None:
                 response = self.client.send(text=message.text, unfurl_links=False)
@@ -91,6 +94,8 @@ class WebhookNotifier(Notifier):
                 response = self.client.send(text=message.text, blocks=message.blocks, unfurl_links=False)
         except (URLError, OSError, socket.timeout) as error:
             return Result(DEFERRED, f"connection failed: {_reason(error)}")
+        finally:
+            self.retry_log.entry = None
 
         body = (response.body or "").strip()[:200]
         status = response.status_code
@@ -119,18 +124,21 @@ class WebApiNotifier(Notifier):
         from slack_sdk import WebClient
 
         self.settings = settings
+        token = settings.bot_token()
+        self.retry_log = RetryLog(self.kind, secrets=[token])
         self.client = WebClient(
-            token=settings.bot_token(),
+            token=token,
             base_url=settings.api_url,
             timeout=int(max(1, round(settings.slack_timeout))),
             logger=sdk_log,
-            retry_handlers=retry_handlers(settings, stop),
+            retry_handlers=retry_handlers(settings, stop, self.retry_log),
         )
 
     def send(self, entry: Entry, diffs: List[DiffOrReason]) -> Result:
         from slack_sdk.errors import SlackApiError, SlackRequestError
 
         message = build_message(entry, diffs, self.settings.flavor, self.settings.message_limit)
+        self.retry_log.entry = entry
         try:
             self.client.chat_postMessage(channel=self.settings.channel, text=message.text,
                                          blocks=message.blocks, unfurl_links=False)
@@ -144,6 +152,8 @@ class WebApiNotifier(Notifier):
             return Result(REJECTED, f"HTTP {status} {code}")
         except (SlackRequestError, URLError, OSError, socket.timeout) as error:
             return Result(DEFERRED, f"connection failed: {_reason(error)}")
+        finally:
+            self.retry_log.entry = None
         return Result(POSTED, "ok")
 
 

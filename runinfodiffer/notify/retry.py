@@ -6,13 +6,18 @@ connection errors, and a rate-limit handler for 429. The built-in rate-limit han
 sleeps for any Retry-After, however long, and parses only whole seconds. The one here
 waits at most `max_retry_after` seconds. A longer Retry-After goes back to the bot,
 which leaves the entry pending and pauses that notifier for that long.
+
+Every retry logs one warning through a `RetryLog`: the entry being sent, the attempt
+that failed, its HTTP status or error, and the wait before the next attempt.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
-from typing import List, Optional
+from typing import List, Optional, Sequence
+from urllib.error import URLError
 
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
@@ -20,7 +25,46 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from ..changelog import Entry
 from .settings import BotSettings
+
+log = logging.getLogger(__name__)
+
+
+class RetryLog:
+    """Logs the retries of one notifier's requests, naming the entry it is sending.
+
+    The notifier sets `entry` around each send. `secrets` (webhook URL, token) are
+    replaced in error texts so that they never reach the log.
+    """
+
+    def __init__(self, kind: str, secrets: Sequence[str] = ()) -> None:
+        self.kind = kind
+        self.secrets = [secret for secret in secrets if secret]
+        self.entry: Optional[Entry] = None
+
+    def retrying(self, state: RetryState, response: Optional[HttpResponse],
+                 error: Optional[Exception], wait: float) -> None:
+        """Log that attempt `state.current_attempt + 1` failed and the next follows in `wait` s."""
+        if self.entry is None:
+            subject = f"post to {self.kind}"
+        else:
+            subject = f"entry {self.entry.id} (run {self.entry.run}) to {self.kind}"
+        log.warning("%s: attempt %d failed with %s; retrying in %.1f s",
+                    subject, state.current_attempt + 1, self._failure(response, error), wait)
+
+    def _failure(self, response: Optional[HttpResponse], error: Optional[Exception]) -> str:
+        if response is not None:
+            text = f"HTTP {response.status_code}"
+        elif isinstance(error, URLError):
+            text = f"connection error: {error.reason}"
+        elif error is not None:
+            text = f"connection error: {error or type(error).__name__}"
+        else:
+            text = "an unknown error"
+        for secret in self.secrets:
+            text = text.replace(secret, "<secret>")
+        return text
 
 
 def retry_after_seconds(response: Optional[HttpResponse]) -> Optional[float]:
@@ -39,10 +83,12 @@ def retry_after_seconds(response: Optional[HttpResponse]) -> Optional[float]:
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     """Retries a 429 after Retry-After seconds, only when that is at most `max_wait`."""
 
-    def __init__(self, max_retry_count: int, max_wait: float, stop: threading.Event) -> None:
+    def __init__(self, max_retry_count: int, max_wait: float, stop: threading.Event,
+                 retry_log: Optional[RetryLog] = None) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait = max_wait
         self.stop = stop
+        self.retry_log = retry_log
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest,
                    response: Optional[HttpResponse] = None, error: Optional[Exception] = None) -> bool:
@@ -56,6 +102,9 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
                                  error: Optional[Exception] = None) -> None:
         wait = retry_after_seconds(response)
         wait = (1.0 + random.random()) if wait is None else wait + 0.1 * random.random()
+        if self.retry_log is not None:
+            self.retry_log.retrying(state, response, error, wait)
+
         # A stop request during the wait gives up the retry, so the bot can exit.
         if self.stop.wait(wait):
             return
@@ -64,34 +113,51 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
 
 
 class StoppableRetryHandler(RetryHandler):
-    """Mixin that rejects further retries once the bot is stopping."""
+    """Mixin that logs each retry and gives it up once the bot is stopping."""
 
     stop: threading.Event
+    retry_log: Optional[RetryLog]
 
     def can_retry(self, **kwargs) -> bool:  # type: ignore[override]
         return not self.stop.is_set() and super().can_retry(**kwargs)
 
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: Optional[HttpResponse] = None,
+                                 error: Optional[Exception] = None) -> None:
+        wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
+        if self.retry_log is not None:
+            self.retry_log.retrying(state, response, error, wait)
+
+        if self.stop.wait(wait):
+            return
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
 
 class _ServerErrors(StoppableRetryHandler, ServerErrorRetryHandler):
-    def __init__(self, max_retry_count: int, stop: threading.Event) -> None:
+    def __init__(self, max_retry_count: int, stop: threading.Event, retry_log: Optional[RetryLog]) -> None:
         ServerErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
         self.stop = stop
+        self.retry_log = retry_log
 
 
 class _ConnectionErrors(StoppableRetryHandler, ConnectionErrorRetryHandler):
-    def __init__(self, max_retry_count: int, stop: threading.Event) -> None:
+    def __init__(self, max_retry_count: int, stop: threading.Event, retry_log: Optional[RetryLog]) -> None:
         ConnectionErrorRetryHandler.__init__(self, max_retry_count=max_retry_count)
         self.stop = stop
+        self.retry_log = retry_log
 
 
-def retry_handlers(settings: BotSettings, stop: threading.Event) -> List[RetryHandler]:
+def retry_handlers(settings: BotSettings, stop: threading.Event,
+                   retry_log: Optional[RetryLog] = None) -> List[RetryHandler]:
     """Return the handlers for one Slack client: 429, then 500/503, then connection errors.
 
-    A read timeout is not retried here: Slack may have posted the message already, and
-    the next cycle retries the entry anyway.
+    Each retry is logged through `retry_log` when one is given. A read timeout is not
+    retried here: Slack may have posted the message already, and the next cycle
+    retries the entry anyway.
     """
     return [
-        BoundedRateLimitRetryHandler(settings.retries + 1, settings.max_retry_after, stop),
-        _ServerErrors(settings.retries, stop),
-        _ConnectionErrors(settings.retries, stop),
+        BoundedRateLimitRetryHandler(settings.retries + 1, settings.max_retry_after, stop, retry_log),
+        _ServerErrors(settings.retries, stop, retry_log),
+        _ConnectionErrors(settings.retries, stop, retry_log),
     ]
