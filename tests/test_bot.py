@@ -324,6 +324,15 @@ def test_dead_proxy_is_logged_not_fatal(tmp_path, web, slack, site, caplog):
     assert not (tmp_path / "state.json").exists()
 
 
+def test_dead_http_proxy_is_named_by_scheme(tmp_path, web, slack, site, caplog):
+    site.add(1)
+    bot = make_bot(tmp_path, web, proxy="http://127.0.0.1:1", connect_timeout=2.0)
+    assert bot.run_cycle() is False
+    assert "HTTP proxy 127.0.0.1:1 failed (is it running?)" in caplog.text
+    assert "SOCKS" not in caplog.text
+    assert not (tmp_path / "state.json").exists()
+
+
 def test_missing_diff_posts_without_it(tmp_path, web, slack, site):
     site.add(1)
     (web.root / f"diff/{run_of(1) - 5}-{run_of(1)}-HCAL_HBHE.txt").unlink()

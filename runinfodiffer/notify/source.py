@@ -1,6 +1,6 @@
 """Reading the change log and the text diffs from the web interface over HTTP.
 
-All requests go through the configured SOCKS proxy (`ssh -D` to the CMS network);
+All requests go through the configured proxy, usually SOCKS (`ssh -D` to the CMS network);
 `socks5h://` lets the far end resolve host names that only exist there. The proxy
 applies to these requests only, never to the connection to Slack. Environment proxy
 variables are ignored here, so the `proxy` setting alone decides the route.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Dict, List
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -37,6 +37,7 @@ class ChangeLogSource:
     def __init__(self, url: str, proxy: str = "", connect_timeout: float = 5.0,
                  read_timeout: float = 20.0) -> None:
         self.url = url
+        self.proxy = proxy
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
         self.session.trust_env = False
@@ -98,16 +99,24 @@ class ChangeLogSource:
         try:
             return self.session.get(url, headers=headers, timeout=self.timeout, allow_redirects=True)
         except requests.exceptions.RequestException as error:
-            raise SourceError(f"cannot fetch {url}: {describe_request_error(error)}") from None
+            raise SourceError(f"cannot fetch {url}: {describe_request_error(error, self.proxy)}") from None
 
     def close(self) -> None:
         self.session.close()
 
 
-def describe_request_error(error: requests.exceptions.RequestException) -> str:
-    """Return a one-line reason for a failed request, naming the likely cause."""
+def describe_request_error(error: requests.exceptions.RequestException, proxy: str = "") -> str:
+    """Return a one-line reason for a failed request, naming the likely cause.
+
+    `proxy` is the proxy URL the request went through ("" for none). A proxy failure
+    is described by its scheme: a SOCKS proxy is usually the `ssh -D` tunnel.
+    """
+    is_socks = proxy.lower().startswith("socks")
+
     if isinstance(error, requests.exceptions.ProxyError) or "SOCKS" in str(error):
-        return f"SOCKS proxy failed (is the ssh -D tunnel up?): {_innermost(error)}"
+        if is_socks or not proxy:
+            return f"SOCKS proxy failed (is the ssh -D tunnel up?): {_innermost(error)}"
+        return f"HTTP proxy {_proxy_address(proxy)} failed (is it running?): {_innermost(error)}"
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return "connection timed out"
     if isinstance(error, requests.exceptions.ReadTimeout):
@@ -115,6 +124,14 @@ def describe_request_error(error: requests.exceptions.RequestException) -> str:
     if isinstance(error, requests.exceptions.ConnectionError):
         return f"connection failed: {_innermost(error)}"
     return str(error)
+
+
+def _proxy_address(proxy: str) -> str:
+    """Return the host:port of a proxy URL, leaving out any user name and password."""
+    parts = urlsplit(proxy)
+    if parts.hostname is None:
+        return "(unknown address)"
+    return f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
 
 
 def _innermost(error: BaseException) -> str:
