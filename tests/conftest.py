@@ -69,3 +69,13 @@ def reader(sample_config):
     database = connect(config)
     yield RunInfoReader(database, load_catalog(config.parameter_file))
     database.close()
+
+
+@pytest.fixture()
+def web(sample_db, tmp_path, monkeypatch):
+    """Point the app at the sample database with a fresh change log and state path."""
+    path, manifest = sample_db
+    config = write_config(tmp_path, path, change_log=str(tmp_path / "BotUrlLog.html"),
+                          state=str(tmp_path / "poller-state.json"))
+    monkeypatch.setenv("RUNINFODIFFER_CONFIG", str(config))
+    return {"config": config, "manifest": manifest, "db": path, "tmp": tmp_path}

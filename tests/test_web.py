@@ -19,16 +19,6 @@ from tests.conftest import write_config
 from tests.web_client import call, link_by_id, summary_rows
 
 
-@pytest.fixture()
-def web(sample_db, tmp_path, monkeypatch):
-    """Point the app at the sample database with a fresh change log and state path."""
-    path, manifest = sample_db
-    config = write_config(tmp_path, path, change_log=str(tmp_path / "BotUrlLog.html"),
-                          state=str(tmp_path / "poller-state.json"))
-    monkeypatch.setenv("RUNINFODIFFER_CONFIG", str(config))
-    return {"config": config, "manifest": manifest, "db": path, "tmp": tmp_path}
-
-
 def diff_query(run1, run2, *extra: str) -> str:
     return "&".join([f"runnumber1={run1}", f"runnumber2={run2}", *extra])
 

@@ -14,16 +14,6 @@ from tests.web_client import call
 PARTITIONS = ("HCAL_HBHE", "HCAL_HF", "HCAL_HO", "HCAL_Laser")
 
 
-@pytest.fixture()
-def web(sample_db, tmp_path, monkeypatch):
-    """Point the app at the sample database with a fresh change log and state path."""
-    path, manifest = sample_db
-    config = write_config(tmp_path, path, change_log=str(tmp_path / "BotUrlLog.html"),
-                          state=str(tmp_path / "poller-state.json"))
-    monkeypatch.setenv("RUNINFODIFFER_CONFIG", str(config))
-    return {"config": config, "manifest": manifest, "db": path, "tmp": tmp_path}
-
-
 def label_at(manifest, parameter, partition, run):
     """Return the value key of (parameter, partition) in effect at `run`, from the manifest."""
     label = manifest["initial_values"][partition].get(parameter)

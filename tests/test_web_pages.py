@@ -21,19 +21,9 @@ from runinfodiffer.changelog import Comparison, Entry, append_entry
 from runinfodiffer.config import CHECKOUT
 from runinfodiffer.poller import summarize
 from runinfodiffer.web.index import render_index
-from tests.conftest import write_config
 from tests.web_client import SCRIPT, call
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture()
-def web(sample_db, tmp_path, monkeypatch):
-    path, manifest = sample_db
-    config = write_config(tmp_path, path, change_log=str(tmp_path / "BotUrlLog.html"),
-                          state=str(tmp_path / "poller-state.json"))
-    monkeypatch.setenv("RUNINFODIFFER_CONFIG", str(config))
-    return {"config": config, "manifest": manifest, "db": path, "tmp": tmp_path}
 
 
 # --- html/index.html --------------------------------------------------------------------
