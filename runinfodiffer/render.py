@@ -75,7 +75,7 @@ def render_text(diff: RunDiff, *, color: bool = False, complete_url: Optional[st
 
 
 def _change_block(heading: str, change: Change, old_run: int, new_run: int, color: bool) -> List[str]:
-    """Return a change's heading, its notes, and its unified diff unless list items say it all."""
+    """Return a change's heading, its notes, and its unified diff unless the list items cover it."""
     lines = [_paint("meta", heading, color)]
     lines.extend(f"   {note}" for note in change_notes(change, old_run, new_run))
     if change.diff.items is not None and (change.diff.items.added or change.diff.items.removed):

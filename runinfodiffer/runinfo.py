@@ -23,7 +23,7 @@ _RUN_NAMES = (RC_STATE, LVL0_HCAL, LEVEL1_FULLPATH, LEVEL1_RUNKEY)
 
 @dataclass
 class RunRecord:
-    """What one run recorded: start values of catalog parameters and run metadata.
+    """The start values of catalog parameters that one run recorded, and its run metadata.
 
     `values` maps (catalog partition spelling, parameter) to the value at start, the row
     with the lowest ID; a NULL value is the empty string. A pair with no row is absent.
@@ -58,7 +58,7 @@ class RunRecord:
 
 @dataclass
 class RunStatus:
-    """A global run as the poller first sees it: its states and whether HCAL is In."""
+    """A global run as the poller first reads it: its states and whether HCAL is In."""
 
     run: int
     states: List[str] = field(default_factory=list)
