@@ -275,7 +275,7 @@ def test_sigterm_during_catchup(tmp_path):
 
     stopped_at = last_run(folder)
     assert stopped_at < last_global_run(database)
-    assert max(entry.run for entry in read_entries(folder / "BotUrlLog.html")) <= stopped_at
+    assert max((entry.run for entry in read_entries(folder / "BotUrlLog.html")), default=0) <= stopped_at
     assert "received SIGINT" in log.read_text()
 
     assert run_once(config).returncode == 0
