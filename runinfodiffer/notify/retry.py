@@ -102,14 +102,7 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
                                  error: Optional[Exception] = None) -> None:
         wait = retry_after_seconds(response)
         wait = (1.0 + random.random()) if wait is None else wait + 0.1 * random.random()
-        if self.retry_log is not None:
-            self.retry_log.retrying(state, response, error, wait)
-
-        # A stop request during the wait gives up the retry, so the bot can exit.
-        if self.stop.wait(wait):
-            return
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
+        _wait_for_retry(self.stop, self.retry_log, state, response, error, wait)
 
 
 class StoppableRetryHandler(RetryHandler):
@@ -125,13 +118,20 @@ class StoppableRetryHandler(RetryHandler):
                                  response: Optional[HttpResponse] = None,
                                  error: Optional[Exception] = None) -> None:
         wait = self.interval_calculator.calculate_sleep_duration(state.current_attempt)
-        if self.retry_log is not None:
-            self.retry_log.retrying(state, response, error, wait)
+        _wait_for_retry(self.stop, self.retry_log, state, response, error, wait)
 
-        if self.stop.wait(wait):
-            return
-        state.next_attempt_requested = True
-        state.increment_current_attempt()
+
+def _wait_for_retry(stop: threading.Event, retry_log: Optional[RetryLog], state: RetryState,
+                    response: Optional[HttpResponse], error: Optional[Exception], wait: float) -> None:
+    """Log the retry, wait, and request the next attempt unless a stop came during the wait."""
+    if retry_log is not None:
+        retry_log.retrying(state, response, error, wait)
+
+    # A stop request during the wait gives up the retry, so the bot can exit.
+    if stop.wait(wait):
+        return
+    state.next_attempt_requested = True
+    state.increment_current_attempt()
 
 
 class _ServerErrors(StoppableRetryHandler, ServerErrorRetryHandler):
