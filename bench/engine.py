@@ -43,6 +43,13 @@ WORST_CASE_TARGET = 5.0
 Pair = Tuple[str, str, str]
 
 
+
+def verdict(ratio: float, target: Optional[float]) -> str:
+    """Return PASS or FAIL against `target`, or "-" for a row without one."""
+    if target is None:
+        return "-"
+    return "PASS" if ratio <= target else "FAIL"
+
 def run(report: Report) -> None:
     """Measure the three inputs and add the timing table and the import cost table to `report`."""
     from runinfodiffer.engine import diff_text, split_lines
@@ -82,7 +89,7 @@ def run(report: Report) -> None:
             milliseconds(difflib_seconds) if difflib_seconds is not None else f"> {DIFFLIB_TIMEOUT:.0f} s, stopped",
             f"{ratio:.2f}x",
             f"<= {target:.0f}x" if target is not None else "none",
-            ("PASS" if ratio <= target else "FAIL") if target is not None else "-",
+            verdict(ratio, target),
         ])
     table.notes.append(
         f"engine: best of {REPEAT} calls of diff_text (context 3, budget 2000 unless stated) "

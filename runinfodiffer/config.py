@@ -36,7 +36,7 @@ _PATH_KEYS = ("password_file", "parameter_file", "change_log", "state")
 
 @dataclass
 class DatabaseURL:
-    """Where RunInfo lives: an SQLite file or an Oracle service."""
+    """The RunInfo database location: an SQLite file or an Oracle service."""
 
     kind: str  # "sqlite" or "oracle"
     path: Optional[Path] = None

@@ -1,7 +1,7 @@
 """Errors that end a command with a plain message instead of a traceback.
 
 Each carries the exit status of the CLI (2, "trouble", as diff(1)) and the HTTP status
-the web interface answers with.
+of the web interface's response.
 """
 
 

@@ -93,7 +93,7 @@ def test_entry_text_and_urls(tmp_path, database):
     entries = {entry.run: entry for entry in read_entries(tmp_path / "BotUrlLog.html")}
 
     # 330030: HBHE and HF since 330026; HO was in EMPTY_FMS there, so it is diffed since 330025.
-    # EMPTY_FMS goes back to "[]", its value in 330025 (the newest run holding it), as the web says.
+    # EMPTY_FMS goes back to "[]", its value in 330025 (the newest run with that value), as in the web views.
     entry = entries[330030]
     assert entry.summary == ("Run 330030: 2 parameters changed in HCAL_HBHE, HCAL_HF (since run 330026); "
                              "1 in HCAL_HO (since run 330025); EMPTY_FMS reverted to the value of run 330025")

@@ -193,7 +193,7 @@ def unified_preview(change: Change, limit: int) -> Preview:
     all of them unless the size budget cut the diff (`change.diff.truncated`).
     """
     total = sum(1 + len(hunk.lines) for hunk in change.diff.hunks)
-    # One line past the longest preview tells whether the preview stops inside a change.
+    # One line past the longest preview shows whether the preview stops inside a change.
     head = list(islice(_preview_lines(change.diff.hunks), limit + MAX_PREVIEW_EXTENSION + 1))
 
     end = min(limit, len(head))

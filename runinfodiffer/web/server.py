@@ -86,7 +86,7 @@ def _static(root: Path, relative: str, environ: Dict[str, Any], start_response: 
 
 
 def _send_file(target: Path, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-    """Send a file with ETag and Last-Modified; answer 304 to a matching conditional GET."""
+    """Send a file with ETag and Last-Modified, or 304 Not Modified to a matching conditional GET."""
     try:
         status = target.stat()
         body = target.read_bytes()
